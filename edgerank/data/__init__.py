@@ -1,0 +1,1 @@
+"""Scenario data: generators, loaders, feature encoders and datamodules."""

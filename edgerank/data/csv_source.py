@@ -1,0 +1,69 @@
+"""Bring-your-own choice data: a CSV or TSV file, one row per (user attributes..., chosen item)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgerank.data.choice import ChoiceDataModule, ChoiceTable
+from edgerank.errors import ConfigError, DataError
+from edgerank.registry import register_data
+
+SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+
+
+def read_delimited(path: str | Path, columns: Sequence[str]) -> dict[str, np.ndarray]:
+    """Read ``columns`` of a CSV/TSV file (separator chosen by extension) as string arrays."""
+    path = Path(path).expanduser()
+    separator = SEPARATORS.get(path.suffix.lower())
+    if separator is None:
+        raise ConfigError("data.path", f"'{path}' must end in one of {', '.join(SEPARATORS)} (got '{path.suffix}')")
+    if not path.is_file():
+        raise DataError(f"data file not found: {path}")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle, delimiter=separator)
+        header = next(reader, None)
+        if not header:
+            raise DataError(f"{path}: empty file (no header row)")
+        header = [h.strip() for h in header]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise DataError(f"{path}: no column '{missing[0]}' (columns: {', '.join(header)})")
+        index = [header.index(c) for c in columns]
+        rows = [row for row in reader if any(cell.strip() for cell in row)]
+    short = [i for i, row in enumerate(rows) if len(row) < len(header)]
+    if short:
+        raise DataError(f"{path}: data row {short[0] + 1} has {len(rows[short[0]])} fields, the header has {len(header)}")
+    return {c: np.array([row[i].strip() for row in rows], dtype=object) for c, i in zip(columns, index)}
+
+
+@register_data("csv", description="Choice rows from a CSV/TSV file: user attribute columns and the chosen SKU")
+class CsvChoiceData(ChoiceDataModule):
+    """``data=csv data.path=users.csv data.label=sku data.features=[city,device,gender]``."""
+
+    def __init__(
+        self,
+        path: str,
+        label: str,
+        features: Sequence[str],
+        groups: Mapping[str, Any] | None = None,
+        products: Sequence[Any] | None = None,
+        **split: Any,
+    ) -> None:
+        if not path:
+            raise ConfigError("path", "set data.path to your CSV/TSV file")
+        if not label:
+            raise ConfigError("label", "set data.label to the column holding the chosen item")
+        if label in (features or []):
+            raise ConfigError("label", f"'{label}' is also listed in data.features")
+        super().__init__(features=features, groups=groups, products=products, **split)
+        self.path, self.label = str(path), str(label)
+
+    def load_table(self) -> ChoiceTable:
+        columns = read_delimited(self.path, [*self.features, self.label])
+        labels = columns.pop(self.label)
+        return ChoiceTable(columns, labels, source=self.path)

@@ -1,0 +1,45 @@
+"""Errors a user can act on.
+
+Every failure caused by input (config, data, plugins, parity) is an ``EdgeRankError``: the CLI
+prints its message and exits non-zero without a traceback, because the message already names
+the offending field, file or plugin. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class EdgeRankError(Exception):
+    """Base class for errors caused by the user's input rather than by edgerank itself."""
+
+    exit_code = 2
+
+
+class ConfigError(EdgeRankError):
+    """A config value is missing, of the wrong type or out of range.
+
+    ``field`` is the dotted config key, so that a plugin can raise about ``hidden`` and the
+    registry can report it as ``model.hidden``, the key the user actually typed.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+    def under(self, prefix: str) -> "ConfigError":
+        """The same error, with ``prefix`` (a config group such as ``model``) prepended to the key."""
+        return ConfigError(f"{prefix}.{self.field}", self.message)
+
+
+class PluginError(EdgeRankError):
+    """A plugin is unknown, registered twice, or failed to load."""
+
+
+class DataError(EdgeRankError):
+    """Input data is missing, empty, malformed or inconsistent with the config."""
+
+
+class ParityError(EdgeRankError):
+    """The exported model does not compute what the PyTorch model computes."""
+
+    exit_code = 3

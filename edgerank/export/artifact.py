@@ -1,0 +1,72 @@
+"""Export a graph as a published artifact: convert, check parity, write the manifest, publish.
+
+All files are written to a temporary sibling directory and moved into place only after every
+check passed, so ``artifact/`` either holds a complete, verified model or does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from edgerank.errors import ParityError
+from edgerank.export.convert import to_tflite
+from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, build_manifest
+from edgerank.export.parity import check_parity
+
+PARITY_REPORT = "parity_report.json"
+
+
+def export_artifact(
+    graph: nn.Module,
+    samples: Sequence[Mapping[str, np.ndarray]],
+    destination: str | Path,
+    *,
+    name: str,
+    version: str,
+    tolerance: float,
+    metrics: Mapping[str, float],
+    fields: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Publish ``graph`` to ``destination`` (a directory) and return its manifest.
+
+    The parity report is also written next to the artifact (``parity_report.json``) so that a
+    failed export still leaves the evidence of why; raises :class:`ParityError` on failure.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        model_path = to_tflite(graph, samples[0], staging / MODEL_FILE)
+        report = check_parity(graph, model_path, samples, tolerance=tolerance)
+        (destination.parent / PARITY_REPORT).write_text(json.dumps(report.to_dict(), indent=2))
+        if not report.passed:
+            raise ParityError(f"{report.summary()}; no artifact was published (see {PARITY_REPORT})")
+        manifest = build_manifest(
+            model_path, name=name, version=version, parity=report.to_dict(), metrics=metrics, fields=fields
+        )
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+        staging.chmod(0o755)  # mkdtemp creates it private
+        publish(staging, destination)
+        return manifest
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish(staging: Path, destination: Path) -> None:
+    """Move a complete ``staging`` directory to ``destination``, replacing an older artifact."""
+    if destination.exists():
+        retired = destination.with_name(f".{destination.name}.old")
+        shutil.rmtree(retired, ignore_errors=True)
+        destination.rename(retired)
+        staging.rename(destination)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        staging.rename(destination)

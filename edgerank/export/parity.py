@@ -1,0 +1,122 @@
+"""Parity check: does the ``.tflite`` compute what the PyTorch graph computes?
+
+The answer is a report, not a bool: per named output the max absolute and relative error (float
+outputs) or the number of mismatching values (integer outputs), and for ranked-list outputs the
+fraction of requests whose list is identical, telling *near ties* (two items whose scores agree
+within the tie tolerance, so either order is correct in float arithmetic) from real divergences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from ai_edge_litert.interpreter import Interpreter
+from torch import nn
+
+
+@dataclass
+class OutputParity:
+    dtype: str
+    max_abs_err: float = 0.0
+    max_rel_err: float = 0.0
+    mismatches: int = 0  # integer outputs: values that differ
+
+
+@dataclass
+class ParityReport:
+    n_samples: int
+    tolerance: float
+    max_abs_err: float
+    max_rel_err: float
+    lists_identical: float  # fraction of requests whose ranked lists are identical (1.0 without lists)
+    near_ties: int  # requests whose lists differ only at near-tied positions
+    divergent: int  # requests whose lists differ for real
+    passed: bool
+    outputs: dict[str, OutputParity] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        return (
+            f"parity over {self.n_samples} samples: max_abs_err={self.max_abs_err:.3g} "
+            f"(tolerance {self.tolerance:g}), lists_identical={self.lists_identical:.4f}, "
+            f"near_ties={self.near_ties}, divergent={self.divergent} -> {'PASSED' if self.passed else 'FAILED'}"
+        )
+
+
+def run_torch(graph: nn.Module, sample: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    with torch.no_grad():
+        out = graph(**{k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sample.items()})
+    return {k: v.numpy() for k, v in out.items()}
+
+
+def check_parity(
+    graph: nn.Module,
+    tflite_path: str | Path,
+    samples: Sequence[Mapping[str, np.ndarray]],
+    tolerance: float = 1e-5,
+    tie_tolerance: float | None = None,
+) -> ParityReport:
+    """Run every sample through both sides and compare.
+
+    ``graph.ranked_lists`` (``{list_output: score_output}``) names the list outputs. A list that
+    differs is a near tie when, at every differing position, the two sides' scores agree within
+    ``tie_tolerance`` (default: ``tolerance``): each side picked an item whose score equals the
+    other's pick, and the score outputs themselves are held to ``tolerance`` anyway.
+    """
+    tie_tolerance = tolerance if tie_tolerance is None else tie_tolerance
+    ranked: dict[str, str] = dict(getattr(graph, "ranked_lists", {}))
+    runner = Interpreter(model_path=str(tflite_path), num_threads=1).get_signature_runner()
+    outputs: dict[str, OutputParity] = {}
+    identical = near_ties = divergent = 0
+    graph = graph.eval()
+    for sample in samples:
+        expected = run_torch(graph, sample)
+        actual = runner(**{k: np.ascontiguousarray(v) for k, v in sample.items()})
+        missing = sorted(set(expected) - set(actual))
+        if missing:
+            raise AssertionError(f"exported model lacks outputs {missing} (has {sorted(actual)})")
+        for name, ref in expected.items():
+            got = np.asarray(actual[name])
+            stats = outputs.setdefault(name, OutputParity(dtype=str(got.dtype)))
+            if got.shape != ref.shape:
+                raise AssertionError(f"output '{name}': shape {got.shape} in .tflite, {ref.shape} in PyTorch")
+            if np.issubdtype(ref.dtype, np.floating):
+                err = np.abs(got.astype(np.float64) - ref)
+                stats.max_abs_err = max(stats.max_abs_err, float(err.max(initial=0.0)))
+                rel = err / np.maximum(np.abs(ref), 1e-12)
+                stats.max_rel_err = max(stats.max_rel_err, float(rel.max(initial=0.0)))
+            elif name not in ranked:
+                stats.mismatches += int(np.sum(got != ref))
+        for list_name, score_name in ranked.items():
+            same = np.array_equal(actual[list_name], expected[list_name])
+            if same:
+                identical += 1
+                continue
+            differ = np.asarray(actual[list_name]) != expected[list_name]
+            gap = np.abs(np.asarray(actual[score_name], dtype=np.float64) - expected[score_name])
+            if np.all(gap[differ] <= tie_tolerance):
+                near_ties += 1
+            else:
+                divergent += 1
+    n = len(samples)
+    float_errs = [o.max_abs_err for o in outputs.values()]
+    max_abs = max(float_errs, default=0.0)
+    passed = max_abs <= tolerance and divergent == 0 and all(o.mismatches == 0 for o in outputs.values())
+    return ParityReport(
+        n_samples=n,
+        tolerance=tolerance,
+        max_abs_err=max_abs,
+        max_rel_err=max((o.max_rel_err for o in outputs.values()), default=0.0),
+        lists_identical=identical / (n * len(ranked)) if ranked else 1.0,
+        near_ties=near_ties,
+        divergent=divergent,
+        passed=passed,
+        outputs=outputs,
+    )

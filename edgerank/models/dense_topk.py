@@ -1,0 +1,76 @@
+"""``dense_topk``: vivo's on-device product recommender.
+
+Training sees an MLP over the group one-hot vector that outputs one logit per product. The
+exported graph wraps it with what the app needs, all inside the ``.tflite``: softmax, masking of
+products that are not eligible in the user's environment, top-K selection, and the mapping of
+class indices to int32 SKU ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from edgerank.data.choice import ChoiceSpec
+from edgerank.errors import ConfigError
+from edgerank.registry import register_model
+
+INELIGIBLE_SCORE = -1.0
+
+
+def mlp(sizes: Sequence[int], dropout: float = 0.0) -> nn.Sequential:
+    """Linear+ReLU layers between consecutive ``sizes``; the last layer has no activation."""
+    layers: list[nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        layers.append(nn.Linear(fan_in, fan_out))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+@register_model("dense_topk", description="MLP over group one-hot user bits -> softmax -> in-graph eligibility mask, top-K, SKU ids")
+class DenseTopK(nn.Module):
+    """Input -> Dense(hidden...) relu -> Dense(N) logits; :meth:`on_device` adds the app-side head."""
+
+    def __init__(self, spec: ChoiceSpec, hidden: Sequence[int] = (64, 128), top_k: int = 5, dropout: float = 0.0) -> None:
+        super().__init__()
+        hidden = list(hidden)
+        if not hidden or any(not isinstance(h, int) or h < 1 for h in hidden):
+            raise ConfigError("hidden", f"must be a non-empty list of positive integers, got {hidden}")
+        if not 1 <= int(top_k) <= spec.num_products:
+            raise ConfigError("top_k", f"must be between 1 and the number of products ({spec.num_products}), got {top_k}")
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError("dropout", f"must be in [0, 1), got {dropout}")
+        self.top_k = int(top_k)
+        self.layers = mlp([spec.input_dim, *hidden, spec.num_products], dropout)
+        self.register_buffer("sku_ids", torch.as_tensor(spec.sku_ids, dtype=torch.int32))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.layers(features)
+
+    def on_device(self) -> "TopKGraph":
+        return TopKGraph(self)
+
+
+class TopKGraph(nn.Module):
+    """What the app calls: ``(features, eligible) -> {scores, sku_ids}``, K best eligible products.
+
+    ``eligible`` is 1.0 for products that may be shown and 0.0 otherwise. A rank with no eligible
+    product left gets score ``-1.0``. Ties keep the lower class index first on both sides.
+    """
+
+    ranked_lists = {"sku_ids": "scores"}  # list output -> the scores it is ranked by (parity)
+
+    def __init__(self, model: DenseTopK) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, features: torch.Tensor, eligible: torch.Tensor) -> dict[str, torch.Tensor]:
+        probs = torch.softmax(self.model(features), dim=-1)
+        probs = torch.where(eligible > 0.5, probs, torch.full_like(probs, INELIGIBLE_SCORE))
+        scores, index = torch.topk(probs, self.model.top_k, dim=-1)
+        return {"scores": scores, "sku_ids": self.model.sku_ids[index]}

@@ -1,0 +1,123 @@
+"""The main job: config -> plugins -> data -> model -> Lightning training -> metrics -> export.
+
+Kept free of Hydra's runtime (it receives a composed config and an output directory) so that
+tests and notebooks can call :func:`run` directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
+
+from edgerank.errors import ConfigError, EdgeRankError
+from edgerank.registry import Registry, load_plugins
+
+log = logging.getLogger(__name__)
+
+PLUGIN_GROUPS = ("data", "model", "ranker")  # config groups whose ``name`` is a registered plugin
+METRICS_FILE = "metrics.json"
+ARTIFACT_DIR = "artifact"
+
+
+def plain(cfg: DictConfig, key: str) -> Any:
+    """``cfg[key]`` as plain Python, turning ``???`` placeholders into a named ConfigError."""
+    try:
+        return OmegaConf.to_container(cfg[key], resolve=True, throw_on_missing=True)
+    except MissingMandatoryValue as exc:
+        field = f"{key}.{exc.key}" if exc.key and not str(exc.full_key).startswith(key) else str(exc.full_key)
+        raise ConfigError(field, "is required (it is '???' in the config); set it on the command line") from None
+
+
+def check_plugins(cfg: DictConfig, registry: Registry) -> None:
+    """Fail before any work when a config names a plugin that is not installed."""
+    for group in PLUGIN_GROUPS:
+        section = cfg.get(group)
+        if section is None:
+            continue
+        if "name" not in section:
+            raise ConfigError(f"{group}.name", f"missing: say which {group} plugin to use")
+        registry.get(group, section.name)
+
+
+def write_json(path: Path, payload: Mapping[str, Any]) -> None:
+    """Write atomically: a reader sees the old file or the complete new one, never half of it."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=True)
+    os.chmod(temp, 0o644)  # mkstemp creates it private
+    os.replace(temp, path)
+
+
+def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
+    """Train, test and (if ``export.enabled``) export; returns the flat metrics dict."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    registry = load_plugins()
+    check_plugins(cfg, registry)
+    export_cfg = plain(cfg, "export")
+    if float(export_cfg["tolerance"]) <= 0:
+        raise ConfigError("export.tolerance", f"must be positive, got {export_cfg['tolerance']}")
+    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+
+    datamodule = registry.build("data", plain(cfg, "data"))
+    datamodule.setup()
+    net = registry.build("model", plain(cfg, "model"), spec=datamodule.spec)
+    # objects go in after instantiation: Hydra would turn a dataclass argument into a config
+    task = instantiate(cfg.task, _partial_=True)
+    module = task(net=net, spec=datamodule.spec, optimizer=instantiate(cfg.optimizer))
+    trainer = _trainer(cfg)
+    trainer.fit(module, datamodule=datamodule)
+    best = getattr(trainer.checkpoint_callback, "best_model_path", "") if trainer.checkpoint_callback else ""
+    results = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+    metrics = {key: float(value) for key, value in sorted(results[0].items())}
+    write_json(output_dir / METRICS_FILE, metrics)
+
+    if export_cfg["enabled"]:
+        from edgerank.export.artifact import export_artifact  # converter imports are heavy
+
+        manifest = export_artifact(
+            net.on_device(),
+            datamodule.parity_samples(int(export_cfg["parity_samples"]), seed=int(cfg.seed)),
+            output_dir / ARTIFACT_DIR,
+            name=str(export_cfg["name"]),
+            version=str(export_cfg["version"]),
+            tolerance=float(export_cfg["tolerance"]),
+            metrics=metrics,
+            fields=datamodule.spec.manifest_fields(),
+        )
+        log.info("published %s (%d bytes)", output_dir / ARTIFACT_DIR, manifest["size_bytes"])
+        metrics_report = {**metrics, "parity/max_abs_err": manifest["parity"]["max_abs_err"]}
+        metrics_report["parity/lists_identical"] = manifest["parity"]["lists_identical"]
+        metrics_report["artifact/size_bytes"] = manifest["size_bytes"]
+        print_table(metrics_report)
+    else:
+        print_table(metrics)
+    return metrics
+
+
+def _trainer(cfg: DictConfig) -> L.Trainer:
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+    try:
+        return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    except (ValueError, TypeError) as exc:  # Lightning validates its own arguments
+        raise ConfigError("trainer", str(exc)) from exc
+
+
+def print_table(metrics: Mapping[str, float]) -> None:
+    width = max(len(k) for k in metrics)
+    lines = [f"{k:<{width}}  {v:.4g}" if isinstance(v, float) else f"{k:<{width}}  {v}" for k, v in metrics.items()]
+    print("\n".join(["", *lines, ""]), flush=True)
+
+
+__all__ = ["EdgeRankError", "run"]

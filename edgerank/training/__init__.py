@@ -1,0 +1,1 @@
+"""Lightning glue: one LightningModule per task type, metrics, baselines."""
