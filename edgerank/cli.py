@@ -13,12 +13,18 @@ import sys
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.plugins import Plugins
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from edgerank.errors import EdgeRankError
+from hydra_plugins.edgerank_searchpath.edgerank_searchpath import EdgeRankSearchPathPlugin
 
 log = logging.getLogger("edgerank")
+
+# Hydra finds plugins by scanning the ``hydra_plugins`` namespace package, which an editable
+# install cannot list; registering explicitly works for every kind of install (idempotent).
+Plugins.instance().register(EdgeRankSearchPathPlugin)
 
 
 @hydra.main(version_base="1.3", config_path="pkg://edgerank.conf", config_name="train")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
@@ -110,8 +111,8 @@ def _trainer(cfg: DictConfig) -> L.Trainer:
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     try:
         return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    except (ValueError, TypeError) as exc:  # Lightning validates its own arguments
-        raise ConfigError("trainer", str(exc)) from exc
+    except InstantiationException as exc:  # Lightning validates its own arguments
+        raise ConfigError("trainer", str(exc.__cause__ or exc)) from exc
 
 
 def print_table(metrics: Mapping[str, float]) -> None:

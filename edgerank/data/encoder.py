@@ -116,8 +116,12 @@ class GroupOneHotEncoder:
     def fit(self, columns: Mapping[str, Sequence[Any]]) -> "GroupOneHotEncoder":
         """Learn each block's vocabulary (sorted, for a reproducible layout) from training rows."""
         for group in self.groups:
-            values = {group.group_value(v) for v in columns[group.column]}
-            group.vocabulary = sorted(v for v in values if v is not None)
+            values = {group.group_value(v) for v in columns[group.column]} - {None}
+            if group.bins is not None:  # buckets in numeric order
+                order = [_bin_label(group.bins, i) for i in range(len(group.bins) + 1)]
+                group.vocabulary = [label for label in order if label in values]
+            else:
+                group.vocabulary = sorted(values)  # type: ignore[arg-type]
         return self
 
     def indices(self, columns: Mapping[str, Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
