@@ -50,6 +50,25 @@ class ParityReport:
         )
 
 
+IDENTICAL, NEAR_TIE, DIVERGENT = "identical", "near_tie", "divergent"
+
+
+def compare_lists(
+    expected: np.ndarray, expected_scores: np.ndarray, actual: np.ndarray, actual_scores: np.ndarray, tie_tolerance: float
+) -> str:
+    """Classify one request's ranked list: identical, a near tie, or a real divergence.
+
+    Where the lists differ, each side put a different item at the same rank. If the two items'
+    scores at that rank agree within ``tie_tolerance``, the reference's own margin between them
+    is below float precision and either order is correct.
+    """
+    if np.array_equal(actual, expected):
+        return IDENTICAL
+    differ = np.asarray(actual) != np.asarray(expected)
+    gap = np.abs(np.asarray(actual_scores, dtype=np.float64) - np.asarray(expected_scores, dtype=np.float64))
+    return NEAR_TIE if np.all(gap[differ] <= tie_tolerance) else DIVERGENT
+
+
 def run_torch(graph: nn.Module, sample: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     with torch.no_grad():
         out = graph(**{k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sample.items()})
@@ -95,16 +114,12 @@ def check_parity(
             elif name not in ranked:
                 stats.mismatches += int(np.sum(got != ref))
         for list_name, score_name in ranked.items():
-            same = np.array_equal(actual[list_name], expected[list_name])
-            if same:
-                identical += 1
-                continue
-            differ = np.asarray(actual[list_name]) != expected[list_name]
-            gap = np.abs(np.asarray(actual[score_name], dtype=np.float64) - expected[score_name])
-            if np.all(gap[differ] <= tie_tolerance):
-                near_ties += 1
-            else:
-                divergent += 1
+            verdict = compare_lists(
+                expected[list_name], expected[score_name], actual[list_name], actual[score_name], tie_tolerance
+            )
+            identical += verdict == IDENTICAL
+            near_ties += verdict == NEAR_TIE
+            divergent += verdict == DIVERGENT
     n = len(samples)
     float_errs = [o.max_abs_err for o in outputs.values()]
     max_abs = max(float_errs, default=0.0)
