@@ -81,14 +81,18 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
     best = getattr(trainer.checkpoint_callback, "best_model_path", "") if trainer.checkpoint_callback else ""
     results = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)
     metrics = {key: float(value) for key, value in sorted(results[0].items())}
+    if not trainer.is_global_zero:  # data-parallel workers: rank 0 alone writes and exports
+        return metrics
     write_json(output_dir / METRICS_FILE, metrics)
 
     if export_cfg["enabled"]:
         from edgerank.export.artifact import export_artifact  # converter imports are heavy
 
+        graph = net.on_device()
+        samples = datamodule.parity_samples(int(export_cfg["parity_samples"]), seed=int(cfg.seed))
         manifest = export_artifact(
-            net.on_device(),
-            datamodule.parity_samples(int(export_cfg["parity_samples"]), seed=int(cfg.seed)),
+            graph,
+            samples,
             output_dir / ARTIFACT_DIR,
             name=str(export_cfg["name"]),
             version=str(export_cfg["version"]),
@@ -100,6 +104,9 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
         metrics_report = {**metrics, "parity/max_abs_err": manifest["parity"]["max_abs_err"]}
         metrics_report["parity/lists_identical"] = manifest["parity"]["lists_identical"]
         metrics_report["artifact/size_bytes"] = manifest["size_bytes"]
+        from edgerank.export.extras import after_export  # bench reference; optional int8 artifact
+
+        metrics_report.update(after_export(graph, samples, datamodule, output_dir, export_cfg, manifest))
         print_table(metrics_report)
     else:
         print_table(metrics)

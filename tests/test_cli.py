@@ -84,3 +84,12 @@ def test_third_party_plugin_and_its_configs_without_touching_edgerank(tmp_path, 
     assert {o["name"]: o["shape"] for o in manifest["outputs"]}["sku_ids"] == [1, 3]  # top_k from its own yaml
     config = (run_dir / ".hydra" / "config.yaml").read_text()
     assert "name: wide_topk" in config and "width: 24" in config
+
+
+def test_two_process_ddp_on_cpu_with_gloo(tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_cli([*QUICK, "trainer=ddp_cpu", f"hydra.run.dir={run_dir}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2" in result.stderr + result.stdout
+    assert result.stdout.count("published") + result.stderr.count("published") == 1  # rank 0 only
+    assert json.loads((run_dir / "artifact" / "manifest.json").read_text())["parity"]["passed"]
