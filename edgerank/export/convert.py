@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,19 +18,34 @@ class ConversionError(EdgeRankError):
     """litert-torch could not lower the graph."""
 
 
+def _tensors(sample: Mapping[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {name: torch.from_numpy(np.ascontiguousarray(value)) for name, value in sample.items()}
+
+
 def to_tflite(graph: nn.Module, sample: Mapping[str, np.ndarray], path: str | Path) -> Path:
     """Convert ``graph`` at the fixed shapes of ``sample`` and write it to ``path``.
 
     Inputs are passed as keyword arguments so the ``.tflite`` signature keeps their names
     (``features``, ``eligible``, ...); dict outputs keep theirs too.
+
+    A graph that needs several signatures in one file (e.g. adaptive beam search: ``prepare``
+    and ``step``, looped by the app) provides ``signatures() -> {name: module}`` and
+    ``signature_samples(sample) -> {name: inputs}``; for the parity check it also provides
+    ``reference(sample)`` and ``run_exported(interpreter, sample)`` running the app loop.
     """
     import litert_torch  # heavy; only the export step needs it
 
-    kwargs = {name: torch.from_numpy(np.ascontiguousarray(value)) for name, value in sample.items()}
     root = logging.getLogger()
     level, root.level = root.level, max(root.level, logging.WARNING)  # silence per-op INFO lines
     try:
-        edge_model = litert_torch.convert(graph.eval(), (), sample_kwargs=kwargs)
+        if hasattr(graph, "signatures"):  # several signatures in one file, driven by an app loop
+            converter: Any = litert_torch
+            samples = graph.signature_samples(sample)
+            for name, module in graph.signatures().items():
+                converter = converter.signature(name, module.eval(), sample_kwargs=_tensors(samples[name]))
+            edge_model = converter.convert()
+        else:
+            edge_model = litert_torch.convert(graph.eval(), (), sample_kwargs=_tensors(sample))
     except Exception as exc:
         raise ConversionError(
             f"litert-torch could not convert {type(graph).__name__}: {type(exc).__name__}: {exc}. "

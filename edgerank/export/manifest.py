@@ -27,11 +27,15 @@ def sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def signature(model_path: str | Path) -> dict[str, list[dict[str, Any]]]:
-    """Inputs and outputs of the ``.tflite`` default signature: name, dtype and fixed shape."""
+def signature(model_path: str | Path) -> dict[str, Any]:
+    """Inputs and outputs of the ``.tflite`` signatures: name, dtype and fixed shape.
+
+    ``inputs``/``outputs`` describe the entry signature (the first one); a file with several
+    signatures (an app-driven loop such as adaptive beam search) lists all under ``signatures``.
+    """
     from ai_edge_litert.interpreter import Interpreter
 
-    runner = Interpreter(model_path=str(model_path)).get_signature_runner()
+    interpreter = Interpreter(model_path=str(model_path))
 
     def describe(details: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
         return [
@@ -39,7 +43,12 @@ def signature(model_path: str | Path) -> dict[str, list[dict[str, Any]]]:
             for name, d in sorted(details.items())
         ]
 
-    return {"inputs": describe(runner.get_input_details()), "outputs": describe(runner.get_output_details())}
+    signatures = {}
+    for key in interpreter.get_signature_list():
+        runner = interpreter.get_signature_runner(key)
+        signatures[key] = {"inputs": describe(runner.get_input_details()), "outputs": describe(runner.get_output_details())}
+    entry = next(iter(signatures.values()))
+    return {**entry, "signatures": signatures} if len(signatures) > 1 else entry
 
 
 def build_manifest(

@@ -1,0 +1,196 @@
+"""``adaptive_beam``: beam search that stops widening once its beams agree.
+
+After each expansion, ``stability = min(beam rewards) / max(beam rewards)``. Once it exceeds
+``threshold`` the k beams are about equally good, so more width buys little: the search keeps
+only the best beam and completes the list from it with width 1 (each remaining position takes
+the candidate with the largest ListReward gain under that beam's context). That saves
+``(k - 1) * m`` candidate scorings per remaining position.
+
+``torch.cond``/``while_loop`` have no lowering in litert-torch 0.10, so one unrolled graph would
+always pay for the full search. On the device the saving is made real by exporting three
+signatures in one ``.tflite`` - ``prepare`` (per-request work and the first expansion),
+``step`` (one expansion of k beams) and ``step_single`` (one expansion of the best beam) - and
+driving them with :func:`drive`, a small numpy loop that the app runs (and PyTorch eager runs
+too, so both sides execute the same control flow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from edgerank.errors import ConfigError
+from edgerank.rankers.base import Ranking
+from edgerank.rankers.beam import BeamSearchRanker
+from edgerank.rankers.scorer import ContextScorer
+from edgerank.rankers.search import BLOCKED, Beams, expand
+from edgerank.registry import register_ranker
+
+BEAM_FIELDS = ("reward", "survive", "placed", "context")
+Signature = Callable[..., Mapping[str, np.ndarray]]
+
+
+@register_ranker("adaptive_beam", description="Beam search that narrows to the best beam once min/max beam reward > threshold")
+class AdaptiveBeamRanker(BeamSearchRanker):
+    def __init__(
+        self,
+        scorer: ContextScorer,
+        list_size: int = 10,
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        beam_size: int = 4,
+        threshold: float = 0.9,
+        mask_input: str = "cand_mask",
+    ) -> None:
+        super().__init__(scorer, list_size, alpha, beta, beam_size, mask_input)
+        if not 0.0 <= float(threshold):
+            raise ConfigError("threshold", f"must be >= 0 (above 1 never narrows), got {threshold}")
+        self.threshold = float(threshold)
+
+    def signatures(self) -> dict[str, nn.Module]:
+        """The three graphs exported into one ``.tflite`` file."""
+        return {
+            "prepare": PrepareSignature(self),
+            "step": StepSignature(self, self.beam_size),
+            "step_single": StepSignature(self, 1),
+        }
+
+    @torch.no_grad()
+    def rank(self, inputs: dict[str, torch.Tensor]) -> Ranking:
+        signatures = {name: eager(module) for name, module in self.signatures().items()}
+        numpy_inputs = {k: v.numpy() for k, v in inputs.items()}
+        return drive(signatures, numpy_inputs, self.list_size, self.threshold)
+
+    def search(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        ranking = self.rank(inputs)
+        gains = torch.from_numpy(ranking.gains)
+        return torch.from_numpy(ranking.slots), gains, gains.sum()
+
+    def on_device(self) -> "AdaptiveBeamGraph":
+        return AdaptiveBeamGraph(self)
+
+
+class AdaptiveBeamGraph(nn.Module):
+    """The exported form: three signatures in one file plus the loop that drives them
+    (the multi-signature protocol of :func:`edgerank.export.convert.to_tflite`)."""
+
+    ranked_lists = {"ranked": "gains"}
+
+    def __init__(self, ranker: AdaptiveBeamRanker) -> None:
+        super().__init__()
+        self.ranker = ranker
+
+    def signatures(self) -> dict[str, nn.Module]:
+        return self.ranker.signatures()
+
+    @torch.no_grad()
+    def signature_samples(self, sample: Mapping[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+        prepared = eager(PrepareSignature(self.ranker))(**sample)
+        shared = {k: v for k, v in prepared.items() if k.startswith("state_") or k in ("item_context", "valid")}
+        beams = {f"beam_{f}": prepared[f"beam_{f}"] for f in BEAM_FIELDS}
+        return {
+            "prepare": dict(sample),
+            "step": {**shared, **beams},
+            "step_single": {**shared, **{k: v[:1] for k, v in beams.items()}},
+        }
+
+    def _result(self, ranking: Ranking) -> dict[str, np.ndarray]:
+        return {
+            "ranked": ranking.slots.astype(np.int32)[None, :],
+            "gains": ranking.gains.astype(np.float32)[None, :],
+            "evaluations": np.array([ranking.evaluations], dtype=np.int32),
+        }
+
+    @torch.no_grad()
+    def reference(self, sample: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        signatures = {name: eager(module) for name, module in self.signatures().items()}
+        return self._result(drive(signatures, sample, self.ranker.list_size, self.ranker.threshold))
+
+    def run_exported(self, interpreter: Any, sample: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        signatures = {name: interpreter.get_signature_runner(name) for name in self.signatures()}
+        return self._result(drive(signatures, sample, self.ranker.list_size, self.ranker.threshold))
+
+
+def eager(module: nn.Module) -> Signature:
+    """Call a signature module the way the app calls a ``.tflite`` signature: numpy in, numpy out."""
+
+    def call(**arrays: np.ndarray) -> dict[str, np.ndarray]:
+        out = module(**{k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()})
+        return {k: v.numpy() for k, v in out.items()}
+
+    return call
+
+
+def _beam_outputs(beams: Beams, parent: torch.Tensor, item: torch.Tensor, gain: torch.Tensor) -> dict[str, torch.Tensor]:
+    out = {f"beam_{f}": getattr(beams, f) for f in BEAM_FIELDS}
+    out.update(parent=parent.to(torch.int32), item=item.to(torch.int32), gain=gain, stability=beams.stability().reshape(1))
+    return out
+
+
+class PrepareSignature(nn.Module):
+    """Request inputs -> per-request state (``state_*``, ``item_context``) and the first expansion."""
+
+    def __init__(self, ranker: AdaptiveBeamRanker) -> None:
+        super().__init__()
+        self.ranker = ranker
+
+    def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        r = self.ranker
+        state, item_context, beams = r.start(inputs)
+        expanded = expand(r.scorer, state, item_context, r.valid(inputs), beams, r.beam_size, r.alpha, r.beta)
+        out = {f"state_{k}": v for k, v in state.items()}
+        out["item_context"], out["valid"] = item_context, r.valid(inputs)
+        return {**out, **_beam_outputs(*expanded)}
+
+
+class StepSignature(nn.Module):
+    """One expansion of ``width`` beams into ``width`` beams, from the prepared state."""
+
+    def __init__(self, ranker: AdaptiveBeamRanker, width: int) -> None:
+        super().__init__()
+        self.ranker, self.width = ranker, width
+
+    def forward(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
+        r = self.ranker
+        state = {k[len("state_"):]: v for k, v in tensors.items() if k.startswith("state_")}
+        beams = Beams(*(tensors[f"beam_{f}"] for f in BEAM_FIELDS))
+        expanded = expand(r.scorer, state, tensors["item_context"], tensors["valid"], beams, self.width, r.alpha, r.beta)
+        return _beam_outputs(*expanded)
+
+
+def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray], list_size: int, threshold: float) -> Ranking:
+    """The app-side loop: prepare, expand k beams while unstable, then complete from the best beam.
+
+    Works on any callables with the signature modules' names and outputs: ``.tflite`` signature
+    runners on the device, :func:`eager` PyTorch modules for evaluation and the benchmark.
+    """
+    out = signatures["prepare"](**inputs)
+    shared = {k: v for k, v in out.items() if k.startswith("state_") or k in ("item_context", "valid")}
+    num_valid = int(np.sum(out["valid"] > 0.5))
+    evaluations = num_valid  # the first expansion scores every candidate once
+    slots, gains = out["item"][:, None].astype(np.int64), out["gain"][:, None]
+    narrowed = False
+    for _ in range(1, min(list_size, num_valid)):  # past num_valid positions stay empty (-1)
+        beams = {f"beam_{f}": out[f"beam_{f}"] for f in BEAM_FIELDS}
+        if not narrowed and float(out["stability"][0]) > threshold:
+            narrowed = True  # beams are sorted: row 0 is the best
+            beams = {k: v[:1] for k, v in beams.items()}
+            slots, gains = slots[:1], gains[:1]
+        evaluations += num_valid * len(beams["beam_reward"])
+        out = signatures["step_single" if narrowed else "step"](**shared, **beams)
+        parent = out["parent"].astype(np.int64)
+        slots = np.concatenate([slots[parent], out["item"][:, None]], axis=1)
+        gains = np.concatenate([gains[parent], out["gain"][:, None]], axis=1)
+    missing = list_size - slots.shape[1]
+    best_slots = np.pad(slots[0], (0, missing), constant_values=-1)
+    best_gains = np.pad(gains[0], (0, missing), constant_values=BLOCKED)
+    possible = best_gains > BLOCKED / 2
+    return Ranking(
+        slots=np.where(possible, best_slots, -1).astype(np.int64),
+        gains=np.where(possible, best_gains, 0.0).astype(np.float32),
+        evaluations=evaluations,
+    )

@@ -1,0 +1,67 @@
+"""Common shape of every ranker: an ``nn.Module`` graph plus an eager ``rank`` for evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from edgerank.errors import ConfigError
+from edgerank.rankers.scorer import ContextScorer
+
+TASK_ORDER = ("has_next", "effective_view", "like")
+
+
+@dataclass
+class Ranking:
+    """One request's result: candidate slots in display order (-1 where none is left)."""
+
+    slots: np.ndarray  # [n] int
+    gains: np.ndarray  # [n] ListReward gained at each position, as the model believes
+    evaluations: int  # candidate scorings spent
+
+
+class Ranker(nn.Module):
+    """Returns the top-``list_size`` list out of the request's candidates.
+
+    As an exported graph: ``(**request inputs) -> {ranked [1, n] int32 slots, gains [1, n],
+    list_reward [1]}``; ``ranked`` is -1 where the request has fewer valid candidates than n.
+    """
+
+    ranked_lists = {"ranked": "gains"}  # for the parity check
+
+    def __init__(
+        self, scorer: ContextScorer, list_size: int = 10, alpha: float = 1.0, beta: float = 1.0, mask_input: str = "cand_mask"
+    ) -> None:
+        super().__init__()
+        if not isinstance(list_size, int) or list_size < 1:
+            raise ConfigError("list_size", f"must be a positive integer, got {list_size!r}")
+        if alpha < 0 or beta < 0 or alpha + beta == 0:
+            raise ConfigError("alpha", f"alpha and beta must be >= 0 and not both 0, got {alpha}, {beta}")
+        self.scorer = scorer
+        self.list_size, self.alpha, self.beta, self.mask_input = list_size, float(alpha), float(beta), mask_input
+
+    def valid(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return inputs[self.mask_input].reshape(-1)
+
+    def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        slots, gains, reward = self.search(inputs)
+        return {"ranked": slots.to(torch.int32).reshape(1, -1), "gains": gains.reshape(1, -1), "list_reward": reward.reshape(1)}
+
+    def search(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def evaluations(self, num_valid: int) -> int:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def rank(self, inputs: dict[str, torch.Tensor]) -> Ranking:
+        """Eager ranking of one request (batch 1), with its cost."""
+        slots, gains, _ = self.search(inputs)
+        return Ranking(slots.numpy().astype(np.int64), gains.numpy(), self.evaluations(int(self.valid(inputs).sum())))
+
+    def on_device(self) -> nn.Module:
+        """The graph converted to ``.tflite`` together with the model (one signature)."""
+        return self

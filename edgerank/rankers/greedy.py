@@ -1,0 +1,49 @@
+"""``greedy``: point-wise re-ranking, sort candidates by a weighted sum of task probabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from edgerank.errors import ConfigError
+from edgerank.rankers.base import TASK_ORDER, Ranker
+from edgerank.rankers.scorer import ContextScorer
+from edgerank.rankers.search import BLOCKED
+from edgerank.registry import register_ranker
+
+
+@register_ranker("greedy", description="Point-wise sort by weighted task probabilities (default alpha*p_ev + beta*p_like)")
+class GreedyRanker(Ranker):
+    """One model evaluation per candidate, all in the request's context (no partial list).
+
+    ``score_weights`` (has_next, effective_view, like) defaults to ``(0, alpha, beta)``.
+    """
+
+    def __init__(
+        self,
+        scorer: ContextScorer,
+        list_size: int = 10,
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        score_weights: Sequence[float] | None = None,
+        mask_input: str = "cand_mask",
+    ) -> None:
+        super().__init__(scorer, list_size, alpha, beta, mask_input)
+        weights = [0.0, self.alpha, self.beta] if score_weights is None else [float(w) for w in score_weights]
+        if len(weights) != len(TASK_ORDER):
+            raise ConfigError("score_weights", f"needs one weight per task {list(TASK_ORDER)}, got {weights}")
+        self.register_buffer("weights", torch.tensor(weights))
+
+    def search(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        state = self.scorer.prepare(inputs)
+        context = torch.zeros(1, self.scorer.context_dim)
+        probs = self.scorer.score(state, context)[0]  # [M, 3]
+        key = (probs * self.weights).sum(-1)
+        key = torch.where(self.valid(inputs) > 0.5, key, torch.full_like(key, BLOCKED))
+        top, slots = torch.topk(key, self.list_size)
+        slots = torch.where(top > BLOCKED / 2, slots, torch.full_like(slots, -1))
+        return slots, torch.where(top > BLOCKED / 2, top, torch.zeros_like(top)), top.clamp_min(0).sum()
+
+    def evaluations(self, num_valid: int) -> int:
+        return num_valid

@@ -1,0 +1,85 @@
+"""The beam step shared by every generative ranker, in graph-friendly PyTorch.
+
+Static shapes only (fixed candidate count M, beam width K, context size C) and no
+data-dependent control flow, so an unrolled search converts to ``.tflite`` and one expansion
+can be exported as a signature of its own (adaptive beam search drives it from the app).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from edgerank.rankers.list_reward import EFFECTIVE_VIEW, HAS_NEXT, LIKE
+from edgerank.rankers.scorer import ContextScorer, State
+
+BLOCKED = -1.0e9  # ListReward of an impossible extension (placed twice, padded slot)
+
+
+@dataclass
+class Beams:
+    """K partial lists: their ListReward, survival probability s, placed items and context."""
+
+    reward: torch.Tensor  # [K]
+    survive: torch.Tensor  # [K] probability the user is still scrolling after the last item
+    placed: torch.Tensor  # [K, M] 1.0 where the candidate is already in the list
+    context: torch.Tensor  # [K, C] sum of item_context over placed items
+
+    @classmethod
+    def empty(cls, num_candidates: int, context_dim: int, like: torch.Tensor) -> "Beams":
+        zeros = like.new_zeros
+        return cls(zeros(1), zeros(1) + 1.0, zeros(1, num_candidates), zeros(1, context_dim))
+
+    def select(self, rows: torch.Tensor) -> "Beams":
+        return Beams(self.reward[rows], self.survive[rows], self.placed[rows], self.context[rows])
+
+    def stability(self) -> torch.Tensor:
+        """``min(rewards) / max(rewards)`` over the live beams (1.0 when none is live)."""
+        live = self.reward > BLOCKED / 2
+        low = torch.where(live, self.reward, torch.full_like(self.reward, 3.0e38)).min()
+        high = torch.where(live, self.reward, torch.full_like(self.reward, -3.0e38)).max()
+        any_live = live.to(self.reward.dtype).max() > 0.5
+        return torch.where(any_live, low / high.clamp_min(1e-12), torch.ones_like(high))
+
+
+def expand(
+    scorer: ContextScorer,
+    state: State,
+    item_context: torch.Tensor,
+    valid: torch.Tensor,
+    beams: Beams,
+    width: int,
+    alpha: float,
+    beta: float,
+) -> tuple[Beams, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Extend every beam by every unplaced valid candidate; keep the ``width`` best by ListReward.
+
+    Returns the new beams, and per new beam its parent beam, the appended candidate slot and the
+    ListReward gained by appending it (``BLOCKED`` where no valid candidate was left).
+    """
+    probs = scorer.score(state, beams.context)  # [K, M, 3]
+    num_beams, num_candidates = beams.placed.shape
+    gain = beams.survive.unsqueeze(1) * (alpha * probs[..., EFFECTIVE_VIEW] + beta * probs[..., LIKE])
+    blocked = (beams.placed > 0.5) | (valid.unsqueeze(0) < 0.5)
+    total = torch.where(blocked, torch.full_like(gain, BLOCKED), beams.reward.unsqueeze(1) + gain)
+    reward, flat = torch.topk(total.reshape(1, num_beams * num_candidates), width, dim=1)
+    reward, flat = reward.reshape(width), flat.reshape(width)
+    # Once the valid candidates run out every extension is BLOCKED and ties everywhere; keep the
+    # beams in their order then (parent j -> new beam j) so both runtimes agree on the best list.
+    exhausted = reward <= BLOCKED / 2
+    keep_order = torch.arange(width, device=flat.device).clamp_max(num_beams - 1)
+    parent = torch.where(exhausted, keep_order, torch.div(flat, num_candidates, rounding_mode="floor"))
+    item = torch.where(exhausted, torch.full_like(flat, -1), flat - parent * num_candidates)
+    slots = torch.arange(num_candidates, device=flat.device)
+    chosen = (slots.unsqueeze(0) == item.unsqueeze(1)).to(beams.placed.dtype)  # one-hot without F.one_hot
+    live = (~exhausted).to(beams.reward.dtype)
+    p_next = probs[..., HAS_NEXT].reshape(-1)[flat]
+    new = Beams(
+        reward=reward,
+        survive=beams.survive[parent] * (live * p_next + (1.0 - live)),
+        placed=beams.placed[parent] + chosen,
+        context=beams.context[parent] + item_context[item.clamp_min(0)] * live.unsqueeze(1),
+    )
+    gained = torch.where(exhausted, torch.full_like(reward, BLOCKED), gain.reshape(-1)[flat])
+    return new, parent, item, gained

@@ -1,0 +1,115 @@
+"""Rankers: ListReward, greedy, beam and adaptive beam search, cost accounting, export with parity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from edgerank.errors import ConfigError
+from edgerank.export.convert import to_tflite
+from edgerank.export.parity import check_parity
+from edgerank.rankers.adaptive_beam import AdaptiveBeamRanker
+from edgerank.rankers.beam import BeamSearchRanker
+from edgerank.rankers.greedy import GreedyRanker
+from edgerank.rankers.list_reward import list_reward
+from edgerank.rankers.scorer import PointwiseScorer
+from ranker_fixtures import ToyPointwise, ToyScorer, request, tensors
+
+
+@pytest.fixture(scope="module")
+def scorer() -> ToyScorer:
+    torch.manual_seed(0)
+    return ToyScorer().eval()
+
+
+def test_list_reward_by_hand():
+    probs = np.array([[0.5, 0.4, 0.1], [0.9, 0.2, 0.3], [0.1, 1.0, 1.0]])
+    # s = 1, 0.5, 0.45
+    expected = 1 * (2 * 0.4 + 0.1) + 0.5 * (2 * 0.2 + 0.3) + 0.45 * (2 * 1.0 + 1.0)
+    assert list_reward(probs, alpha=2.0, beta=1.0) == pytest.approx(expected)
+
+
+def test_beam_width_one_over_a_pointwise_model_is_greedy():
+    torch.manual_seed(1)
+    scorer = PointwiseScorer(ToyPointwise()).eval()
+    greedy = GreedyRanker(scorer, list_size=6, alpha=1.0, beta=2.0).eval()
+    beam = BeamSearchRanker(scorer, list_size=6, alpha=1.0, beta=2.0, beam_size=1).eval()
+    for seed in range(20):
+        sample = tensors(request(seed))
+        assert greedy.rank(sample).slots.tolist() == beam.rank(sample).slots.tolist()
+
+
+def test_lists_are_valid_and_padded_with_minus_one(scorer):
+    beam = BeamSearchRanker(scorer, list_size=8, beam_size=3).eval()
+    for seed in range(20):
+        sample = request(seed, m=12, min_valid=2)
+        valid = int(sample["cand_mask"].sum())
+        slots = beam.rank(tensors(sample)).slots.tolist()
+        filled = min(valid, 8)
+        assert len(set(slots[:filled])) == filled and all(0 <= s < valid for s in slots[:filled])
+        assert slots[filled:] == [-1] * (8 - filled)
+
+
+def test_wider_beams_find_better_lists_under_the_model(scorer):
+    narrow = BeamSearchRanker(scorer, list_size=6, beam_size=1).eval()
+    wide = BeamSearchRanker(scorer, list_size=6, beam_size=6).eval()
+    gains = np.array(
+        [[r.rank(tensors(request(seed))).gains.sum() for r in (narrow, wide)] for seed in range(40)]
+    )
+    assert gains[:, 1].mean() > gains[:, 0].mean()
+    assert (gains[:, 1] > gains[:, 0] + 1e-6).sum() >= 3
+
+
+def test_evaluation_counts(scorer):
+    sample = tensors(request(3, m=12, min_valid=12))  # 12 valid candidates
+    assert GreedyRanker(scorer, list_size=5).rank(sample).evaluations == 12
+    assert BeamSearchRanker(scorer, list_size=5, beam_size=4).rank(sample).evaluations == 12 * (1 + 4 * 4)
+    # threshold 0: narrows right after the first expansion -> width 1 for the 4 later positions
+    assert AdaptiveBeamRanker(scorer, list_size=5, beam_size=4, threshold=0.0).rank(sample).evaluations == 12 * 5
+
+
+def test_adaptive_beam_never_narrowing_is_beam_search(scorer):
+    beam = BeamSearchRanker(scorer, list_size=6, beam_size=4).eval()
+    never = AdaptiveBeamRanker(scorer, list_size=6, beam_size=4, threshold=2.0).eval()
+    sometimes = AdaptiveBeamRanker(scorer, list_size=6, beam_size=4, threshold=0.5).eval()
+    saved = 0
+    for seed in range(30):
+        sample = tensors(request(seed))
+        b, n, s = beam.rank(sample), never.rank(sample), sometimes.rank(sample)
+        assert n.slots.tolist() == b.slots.tolist() and n.evaluations == b.evaluations
+        assert s.evaluations <= b.evaluations
+        saved += b.evaluations - s.evaluations
+    assert saved > 0
+
+
+@pytest.mark.parametrize(
+    "factory, message",
+    [
+        (lambda s: BeamSearchRanker(s, beam_size=0), r"beam_size: must be a positive integer"),
+        (lambda s: AdaptiveBeamRanker(s, threshold=-1.0), r"threshold: must be >= 0"),
+        (lambda s: GreedyRanker(s, score_weights=[1.0, 2.0]), r"score_weights: needs one weight per task"),
+        (lambda s: GreedyRanker(s, list_size=0), r"list_size: must be a positive integer"),
+    ],
+)
+def test_bad_ranker_options(scorer, factory, message):
+    with pytest.raises(ConfigError, match=message):
+        factory(scorer)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s: GreedyRanker(s, list_size=5),
+        lambda s: BeamSearchRanker(s, list_size=5, beam_size=3),
+        lambda s: AdaptiveBeamRanker(s, list_size=5, beam_size=3, threshold=0.7),
+    ],
+    ids=["greedy", "beam", "adaptive_beam"],
+)
+def test_exported_ranker_returns_the_same_lists(scorer, make, tmp_path):
+    graph = make(scorer).eval().on_device()
+    samples = [request(seed, m=12, min_valid=3) for seed in range(40)]
+    path = to_tflite(graph, samples[0], tmp_path / "ranker.tflite")
+    report = check_parity(graph, path, samples)
+    assert report.passed, report.summary()
+    assert report.lists_identical == 1.0 and report.max_abs_err < 1e-5
