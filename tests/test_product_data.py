@@ -108,6 +108,8 @@ def test_missing_file_and_bad_extension(tmp_path):
         (["export.tolerance=0"], ConfigError, r"^export\.tolerance: must be positive"),
         (["data=csv"], ConfigError, r"^data\.path: is required"),
         (["trainer.max_epochs=-2"], ConfigError, r"^trainer: .*max_epochs"),
+        (["ranker=beam"], ConfigError, r"^ranker: data plugin 'product_synthetic' has no ranking ground truth"),
+        (["ranker=beam", "ranker.name=bem"], PluginError, r"unknown ranker plugin 'bem'\. Did you mean: beam\?"),
     ],
 )
 def test_bad_config_fails_before_any_work(make_cfg, tmp_path, overrides, error, message):

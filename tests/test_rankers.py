@@ -113,3 +113,20 @@ def test_exported_ranker_returns_the_same_lists(scorer, make, tmp_path):
     report = check_parity(graph, path, samples)
     assert report.passed, report.summary()
     assert report.lists_identical == 1.0 and report.max_abs_err < 1e-5
+
+
+def test_rankers_are_scored_against_ground_truth(scorer):
+    """With a ground truth that pays for candidate slot order, a ranker that ignores the truth
+    lands between a perfect order and the worst one; the cost is reported per request."""
+    from edgerank.training.rerank_eval import RankingRequest, evaluate_ranker
+
+    def truth(slots: np.ndarray) -> float:  # reward 1/(1+slot) discounted by position
+        return float(sum(1.0 / (1 + s) / (1 + i) for i, s in enumerate(slots) if s >= 0))
+
+    requests = [RankingRequest(tensors(request(seed, min_valid=12)), truth, np.arange(12)) for seed in range(10)]
+    metrics = evaluate_ranker(BeamSearchRanker(scorer, list_size=5, beam_size=2), requests)
+    best = truth(np.arange(5))
+    assert metrics["rerank/pxtr_true_list_reward"] == pytest.approx(best)  # server order is slot order here
+    assert metrics["rerank/random_true_list_reward"] < best
+    assert metrics["rerank/true_list_reward"] < best
+    assert metrics["rerank/evals_per_request"] == 12 * (1 + 2 * 4)
