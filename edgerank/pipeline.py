@@ -73,6 +73,7 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
     datamodule = registry.build("data", plain(cfg, "data"))
     datamodule.setup()
     net = registry.build("model", plain(cfg, "model"), spec=datamodule.spec)
+    ranker = _ranker(cfg, registry, net, datamodule)
     # objects go in after instantiation: Hydra would turn a dataclass argument into a config
     task = instantiate(cfg.task, _partial_=True)
     module = task(net=net, spec=datamodule.spec, optimizer=instantiate(cfg.optimizer))
@@ -83,12 +84,16 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
     metrics = {key: float(value) for key, value in sorted(results[0].items())}
     if not trainer.is_global_zero:  # data-parallel workers: rank 0 alone writes and exports
         return metrics
+    if ranker is not None:
+        from edgerank.training.rerank_eval import evaluate_ranker
+
+        metrics.update(evaluate_ranker(ranker.eval(), datamodule.ranking_requests(), seed=int(cfg.seed)))
     write_json(output_dir / METRICS_FILE, metrics)
 
     if export_cfg["enabled"]:
         from edgerank.export.artifact import export_artifact  # converter imports are heavy
 
-        graph = net.on_device()
+        graph = (net if ranker is None else ranker).on_device()  # a ranker ships with its model
         samples = datamodule.parity_samples(int(export_cfg["parity_samples"]), seed=int(cfg.seed))
         manifest = export_artifact(
             graph,
@@ -104,13 +109,24 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
         metrics_report = {**metrics, "parity/max_abs_err": manifest["parity"]["max_abs_err"]}
         metrics_report["parity/lists_identical"] = manifest["parity"]["lists_identical"]
         metrics_report["artifact/size_bytes"] = manifest["size_bytes"]
-        from edgerank.export.extras import after_export  # bench reference; optional int8 artifact
-
-        metrics_report.update(after_export(graph, samples, datamodule, output_dir, export_cfg, manifest))
         print_table(metrics_report)
     else:
         print_table(metrics)
     return metrics
+
+
+def _ranker(cfg: DictConfig, registry: Registry, net: Any, datamodule: Any) -> Any:
+    """The ranker plugin over ``net`` (exported with it into one file), or None without one."""
+    if cfg.get("ranker") is None:
+        return None
+    if not hasattr(datamodule, "ranking_requests"):
+        raise ConfigError(
+            "ranker", f"data plugin '{cfg.data.name}' has no ranking ground truth; rankers need a re-ranking scenario"
+        )
+    from edgerank.rankers.scorer import PointwiseScorer
+
+    scorer = net.scorer() if hasattr(net, "scorer") else PointwiseScorer(net.on_device())
+    return registry.build("ranker", plain(cfg, "ranker"), scorer=scorer)
 
 
 def _trainer(cfg: DictConfig) -> L.Trainer:
