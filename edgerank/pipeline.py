@@ -109,6 +109,9 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
         metrics_report = {**metrics, "parity/max_abs_err": manifest["parity"]["max_abs_err"]}
         metrics_report["parity/lists_identical"] = manifest["parity"]["lists_identical"]
         metrics_report["artifact/size_bytes"] = manifest["size_bytes"]
+        from edgerank.export.extras import after_export  # bench reference; optional int8 artifact
+
+        metrics_report.update(after_export(graph, samples, datamodule, output_dir, export_cfg, manifest))
         print_table(metrics_report)
     else:
         print_table(metrics)

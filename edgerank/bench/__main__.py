@@ -1,0 +1,39 @@
+"""``python -m edgerank.bench RUN_DIR [--requests N] [--threads 1 2] [--no-memory] [--peers]``
+
+Prints one JSON object (see :mod:`edgerank.bench.core` for every key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from edgerank.errors import EdgeRankError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m edgerank.bench", description="Latency, size and peak memory of an exported run.")
+    parser.add_argument("run_dir", help="a run directory holding artifact/ (and reference/, artifact_int8/ when exported)")
+    parser.add_argument("--requests", type=int, default=2000, help="timed requests per runtime and thread count")
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--peers", action="store_true", help="ExecuTorch / ONNX Runtime comparison (not implemented yet)")
+    args = parser.parse_args(argv)
+    from edgerank.bench.core import PEERS_NOTE, benchmark
+
+    try:
+        result = benchmark(args.run_dir, args.requests, args.threads, args.warmup, memory=not args.no_memory)
+    except EdgeRankError as exc:
+        print(f"edgerank.bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if args.peers:
+        result["peers"] = PEERS_NOTE
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""What ``python -m edgerank.bench RUN_DIR`` measures, on the same requests for every runtime.
+
+- requests: the held-out parity requests saved at export (``reference/samples.npz``), cycled
+  to ``n_requests``; batch size 1, as on a phone;
+- latency p50/p95/p99 (ms, one timing per request after a warm-up) of the float ``.tflite``, of
+  every quantized artifact found (``artifact_int8*``), and of the PyTorch eager on-device graph
+  (``reference/graph.pt``), each with 1 and 2 threads (``torch.set_num_threads`` for PyTorch,
+  ``num_threads`` for LiteRT), all in this one process and run;
+- ``torch_over_tflite``: PyTorch eager p50 / float ``.tflite`` p50 per thread count (> 1: the
+  ``.tflite`` is faster);
+- size in bytes of each model file (and int8/float ratio);
+- peak memory: each runtime in a fresh subprocess (see :mod:`edgerank.bench.memory`).
+
+It is a benchmark, not a test: numbers depend on the machine, which the output records.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgerank.bench.memory import measure
+from edgerank.bench.timing import time_requests
+from edgerank.errors import EdgeRankError
+from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, read_manifest
+from edgerank.export.reference import GRAPH_FILE, REFERENCE_DIR, SAMPLES_FILE, load_samples
+
+PEERS_NOTE = (
+    "--peers (ExecuTorch .pte and ONNX Runtime) is not implemented in this build; "
+    "see issue 6. Only LiteRT and PyTorch eager are measured."
+)
+
+
+def artifacts(run_dir: Path) -> dict[str, Path]:
+    """``{"float32": artifact/, "int8": artifact_int8/, ...}`` of the run, float first."""
+    found: dict[str, Path] = {}
+    if (run_dir / "artifact" / MANIFEST_FILE).is_file():
+        found["float32"] = run_dir / "artifact"
+    for path in sorted(run_dir.glob("artifact_*")):
+        if (path / MANIFEST_FILE).is_file():
+            found[path.name.removeprefix("artifact_")] = path
+    return found
+
+
+def _requests(run_dir: Path, manifest: dict[str, Any], n: int, seed: int = 0) -> tuple[list[dict[str, np.ndarray]], str]:
+    if (run_dir / REFERENCE_DIR / SAMPLES_FILE).is_file():
+        base, origin = load_samples(run_dir), "held-out parity requests (reference/samples.npz)"
+    else:  # no reference saved: random inputs of the manifest's shapes (latency only)
+        rng = np.random.default_rng(seed)
+        base = [
+            {t["name"]: (rng.random(t["shape"]) if "float" in t["dtype"] else np.zeros(t["shape"])).astype(t["dtype"]) for t in manifest["inputs"]}
+            for _ in range(64)
+        ]
+        origin = "random inputs of the manifest's shapes (no reference/ in the run dir)"
+    return [base[i % len(base)] for i in range(n)], origin
+
+
+def _tflite_call(interpreter: Any, graph: Any) -> Any:
+    """One request through the ``.tflite``: its single signature, or the graph's app loop."""
+    if len(interpreter.get_signature_list()) == 1:
+        runner = interpreter.get_signature_runner()
+        return lambda r: runner(**r)
+    if graph is not None and hasattr(graph, "run_exported"):
+        return lambda r: graph.run_exported(interpreter, r)
+    return None
+
+
+def benchmark(run_dir: str | Path, n_requests: int = 2000, threads: Sequence[int] = (1, 2), warmup: int = 50, memory: bool = True) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    found = artifacts(run_dir)
+    if "float32" not in found:
+        raise EdgeRankError(f"{run_dir}: no artifact/{MANIFEST_FILE}; give the run directory of an export (outputs/<task>/runs/<time>)")
+    from ai_edge_litert.interpreter import Interpreter
+
+    manifest = read_manifest(found["float32"])
+    requests, origin = _requests(run_dir, manifest, n_requests)
+    result: dict[str, Any] = {
+        "run_dir": str(run_dir),
+        "model": manifest.get("name"),
+        "requests": len(requests),
+        "request_source": origin,
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "python": platform.python_version()},
+        "size_bytes": {},
+        "latency_ms": {},
+        "peak_memory_mb": {},
+    }
+    graph_path = run_dir / REFERENCE_DIR / GRAPH_FILE
+    graph = None
+    if graph_path.is_file():
+        from edgerank.export.reference import load_graph
+
+        graph = load_graph(run_dir)
+    for variant, directory in found.items():
+        model_path = directory / MODEL_FILE
+        result["size_bytes"][variant] = model_path.stat().st_size
+        for t in threads:
+            call = _tflite_call(Interpreter(model_path=str(model_path), num_threads=t), graph)
+            if call is None:
+                result["latency_ms"][f"tflite_{variant}"] = "skipped: several signatures need the app loop of reference/graph.pt"
+                break
+            result["latency_ms"].setdefault(f"tflite_{variant}", {})[str(t)] = time_requests(call, requests, warmup)
+    for variant in found:
+        if variant != "float32":
+            result["size_bytes"][f"{variant}_over_float32"] = round(result["size_bytes"][variant] / result["size_bytes"]["float32"], 4)
+
+    float_stats = result["latency_ms"].get("tflite_float32")
+    if graph is not None and isinstance(float_stats, dict):
+        import torch
+
+        if hasattr(graph, "run_exported"):  # app-loop graphs: PyTorch runs the same loop
+            tensors, eager = requests, graph.reference
+        else:
+            tensors = [{k: torch.from_numpy(v) for k, v in r.items()} for r in requests]
+            eager = lambda r: graph(**r)  # noqa: E731
+        previous = torch.get_num_threads()
+        ratios = {}
+        try:
+            for t in threads:
+                torch.set_num_threads(t)
+                with torch.inference_mode():
+                    stats = time_requests(eager, tensors, warmup)
+                result["latency_ms"].setdefault("torch_eager", {})[str(t)] = stats
+                ratios[str(t)] = round(stats["p50"] / float_stats[str(t)]["p50"], 3)
+        finally:
+            torch.set_num_threads(previous)
+        result["torch_over_tflite_p50"] = ratios
+    elif graph is None:
+        result["torch_eager"] = f"skipped: no {REFERENCE_DIR}/{GRAPH_FILE} (export with export.save_reference=true)"
+
+    if memory:
+        samples = run_dir / REFERENCE_DIR / SAMPLES_FILE
+        if not samples.is_file():
+            import tempfile
+
+            samples = Path(tempfile.mkdtemp()) / SAMPLES_FILE
+            np.savez(samples, **{k: np.concatenate([r[k] for r in requests[:256]]) for k in requests[0]})
+        for variant, directory in found.items():
+            result["peak_memory_mb"][f"tflite_{variant}"] = measure("tflite", directory / MODEL_FILE, samples, threads[0])
+        if graph_path.is_file():
+            result["peak_memory_mb"]["torch_eager"] = measure("torch", graph_path, samples, threads[0])
+    return result

@@ -1,0 +1,86 @@
+"""Peak memory of one runtime, measured in a fresh process so runtimes do not pollute each other.
+
+``python -m edgerank.bench.memory tflite MODEL.tflite SAMPLES.npz THREADS`` or
+``... torch GRAPH.pt SAMPLES.npz THREADS`` prints ``{"peak_rss_mb", "baseline_rss_mb",
+"load_mb", "inference_mb"}``: the process's peak resident set after serving every request, the
+peak after importing the runtime library (before the model), what loading the model added (for
+PyTorch this includes importing the model's Python code, i.e. edgerank and Lightning), and what
+serving the requests added on top.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _peak_mb() -> float:
+    """Peak resident set of this process so far, in MiB.
+
+    Linux's ``VmHWM`` first: ``ru_maxrss`` survives ``execve`` and so would report the peak of
+    the (torch-laden) parent that spawned the probe.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB; macOS reports bytes
+
+
+def measure(kind: str, model: str | Path, samples: str | Path, threads: int, timeout: float = 300) -> dict[str, Any]:
+    """Run the probe in a subprocess; on failure return ``{"error": ...}`` instead of raising."""
+    command = [sys.executable, "-m", "edgerank.bench.memory", kind, str(model), str(samples), str(threads)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        if done.returncode == 0:
+            return json.loads(done.stdout.strip().splitlines()[-1])
+        return {"error": f"probe exited {done.returncode}: {done.stderr.strip()[-300:]}"}
+    except (subprocess.TimeoutExpired, ValueError, IndexError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _probe(kind: str, model: str, samples: str, threads: int) -> dict[str, float]:
+    import numpy as np
+
+    with np.load(samples) as data:
+        arrays = {k: data[k] for k in data.files}
+    n = len(next(iter(arrays.values())))
+    requests = [{k: v[i : i + 1] for k, v in arrays.items()} for i in range(n)]
+    if kind == "tflite":
+        from ai_edge_litert.interpreter import Interpreter
+
+        baseline = _peak_mb()
+        runner = Interpreter(model_path=model, num_threads=threads).get_signature_runner()
+        loaded = _peak_mb()
+        for request in requests:
+            runner(**request)
+    elif kind == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        baseline = _peak_mb()
+        graph = torch.load(model, weights_only=False).eval()  # also imports the model's code
+        loaded = _peak_mb()
+        with torch.inference_mode():
+            for request in requests:
+                graph(**{k: torch.from_numpy(v) for k, v in request.items()})
+    else:
+        raise SystemExit(f"unknown runtime kind '{kind}' (tflite or torch)")
+    peak = _peak_mb()
+    return {
+        "peak_rss_mb": round(peak, 2),
+        "baseline_rss_mb": round(baseline, 2),
+        "load_mb": round(loaded - baseline, 2),
+        "inference_mb": round(peak - loaded, 2),
+    }
+
+
+if __name__ == "__main__":
+    kind, model, samples, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    print(json.dumps(_probe(kind, model, samples, threads)))

@@ -1,0 +1,64 @@
+"""Test metrics of an exported ``.tflite`` itself, so float and int8 can be compared.
+
+The training loop's metrics come from PyTorch logits; a quantized model has no PyTorch twin,
+so its metrics must be measured through the interpreter on the same held-out rows. Each
+scenario contributes a *finder*: ``(datamodule, graph) -> evaluator | None``; an evaluator maps a
+``.tflite`` signature runner to ``{metric: value}``. The product scenario's is built in; the
+video scenario adds its own with :func:`register_evaluator` (no edit here needed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+Runner = Callable[..., dict[str, np.ndarray]]
+Evaluator = Callable[[Runner], dict[str, float]]
+Finder = Callable[[Any, Any], Evaluator | None]
+
+_FINDERS: list[Finder] = []
+
+
+def register_evaluator(finder: Finder) -> Finder:
+    _FINDERS.append(finder)
+    return finder
+
+
+def evaluator_for(datamodule: Any, graph: Any) -> Evaluator | None:
+    """The first registered evaluator that understands this scenario, or None."""
+    for finder in _FINDERS:
+        evaluator = finder(datamodule, graph)
+        if evaluator is not None:
+            return evaluator
+    return None
+
+
+@register_evaluator
+def choice_evaluator(datamodule: Any, graph: Any) -> Evaluator | None:
+    """Product top-K: hit rate at 1 and at K on the test split, every product eligible.
+
+    These equal the training loop's ``test/top1`` / ``test/topK`` accuracies (up to exact ties),
+    so the float ``.tflite`` line is also a check of the metrics in the manifest.
+    """
+    spec = getattr(datamodule, "spec", None)
+    if spec is None or not hasattr(spec, "sku_ids") or getattr(graph, "ranked_lists", None) != {"sku_ids": "scores"}:
+        return None
+    rows, targets = [], []
+    for features, target in datamodule.test_dataloader():
+        rows.append(features.numpy())
+        targets.append(target.numpy())
+    x, y = np.concatenate(rows).astype(np.float32), np.concatenate(targets)
+    wanted = np.asarray(spec.sku_ids)[y]
+    eligible = np.ones((1, spec.num_products), dtype=np.float32)
+
+    def evaluate(runner: Runner) -> dict[str, float]:
+        lists = np.stack([np.asarray(runner(features=x[i : i + 1], eligible=eligible)["sku_ids"])[0] for i in range(len(x))])
+        k = lists.shape[1]
+        return {
+            "test/top1": float(np.mean(lists[:, 0] == wanted)),
+            f"test/top{k}": float(np.mean(np.any(lists == wanted[:, None], axis=1))),
+        }
+
+    return evaluate

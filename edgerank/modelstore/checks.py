@@ -1,0 +1,89 @@
+"""What an artifact must prove before the registry accepts it.
+
+A registry that accepts anything is a place to lose track of what shipped, so ``publish``
+checks, in order: the files exist, the manifest has the fields an app relies on, parity passed
+(for an int8 artifact that is its quantization report, held to the configured tolerances),
+and the model file is byte-for-byte the one the manifest describes (sha256 and size). Finally
+the file must load in the LiteRT interpreter - a checksum can be recomputed by whoever tampered
+with the file, the interpreter cannot be fooled into loading garbage.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from edgerank.errors import EdgeRankError
+from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, sha256
+
+REQUIRED_FIELDS = ("name", "version", "sha256", "size_bytes", "parity", "inputs", "outputs")
+
+
+class PublishError(EdgeRankError):
+    """The artifact may not be published; the message says which file or field and why."""
+
+    exit_code = 3
+
+
+def read_artifact_manifest(artifact_dir: Path) -> dict[str, Any]:
+    manifest_path = artifact_dir / MANIFEST_FILE
+    if not artifact_dir.is_dir():
+        raise PublishError(f"{artifact_dir}: not a directory (expected an artifact dir with {MANIFEST_FILE} and {MODEL_FILE})")
+    if not manifest_path.is_file():
+        raise PublishError(f"{manifest_path}: missing; an artifact directory holds {MANIFEST_FILE} and the model file")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise PublishError(f"{manifest_path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise PublishError(f"{manifest_path}: must be a JSON object")
+    missing = [f for f in REQUIRED_FIELDS if f not in manifest]
+    if missing:
+        raise PublishError(f"{manifest_path}: missing field(s) {', '.join(missing)}")
+    return manifest
+
+
+def check_artifact(artifact_dir: str | Path, load: bool = True) -> dict[str, Any]:
+    """Return the manifest of a publishable artifact, or raise :class:`PublishError`."""
+    artifact_dir = Path(artifact_dir)
+    manifest = read_artifact_manifest(artifact_dir)
+    parity = manifest["parity"]
+    if not isinstance(parity, dict) or parity.get("passed") is not True:
+        details = ", ".join(
+            f"{k}={parity.get(k)}" for k in ("max_abs_err", "tolerance", "lists_identical", "divergent", "violations")
+            if isinstance(parity, dict) and k in parity
+        )
+        raise PublishError(
+            f"{artifact_dir / MANIFEST_FILE}: parity.passed is not true ({details or parity!r}); "
+            "an artifact that does not compute what the PyTorch model computes is never published"
+        )
+    quantization = manifest.get("quantization")
+    if quantization is not None and quantization.get("passed") is not True:
+        raise PublishError(
+            f"{artifact_dir / MANIFEST_FILE}: quantization.passed is not true "
+            f"(violations: {quantization.get('violations')}); the int8 model is outside its tolerances"
+        )
+    model_path = artifact_dir / str(manifest.get("model_file", MODEL_FILE))
+    if not model_path.is_file():
+        raise PublishError(f"{model_path}: missing (named by manifest field model_file)")
+    size = model_path.stat().st_size
+    if size != manifest["size_bytes"]:
+        raise PublishError(
+            f"{model_path}: is {size} bytes but manifest size_bytes says {manifest['size_bytes']}; "
+            "the file was changed after export"
+        )
+    digest = sha256(model_path)
+    if digest != manifest["sha256"]:
+        raise PublishError(
+            f"{model_path}: sha256 {digest} does not match manifest sha256 {manifest['sha256']}; "
+            "the file was changed after export"
+        )
+    if load:
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+
+            Interpreter(model_path=str(model_path)).get_signature_runner()
+        except Exception as exc:  # the interpreter's own errors are RuntimeError/ValueError
+            raise PublishError(f"{model_path}: does not load in the LiteRT interpreter ({type(exc).__name__}: {exc})") from None
+    return manifest

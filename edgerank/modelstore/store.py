@@ -1,0 +1,251 @@
+"""The embedded model registry: a directory of immutable versions indexed by SQLite.
+
+Layout of a store directory::
+
+    STORE/
+      index.sqlite                      versions (name, version, checksums, metrics, parity)
+                                        and rollouts (name -> rollout config JSON)
+      models/NAME/vN/model.tflite       read-only copies, never rewritten
+      models/NAME/vN/manifest.json
+
+Why this shape: a phone-side runtime or a CDN only needs the plain files; the SQLite index gives
+atomic version numbering (``BEGIN IMMEDIATE``) when two publishers race, and fast ``list``.
+Versions are numbered per model name, 1, 2, 3, ... A version is immutable: files are copied to a
+staging folder, made read-only, renamed into place and only then indexed, and the index keeps
+the model's and the manifest's sha256 so :meth:`ModelStore.verify` detects any later change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import tempfile
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from edgerank.errors import EdgeRankError
+from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, sha256
+from edgerank.modelstore.checks import check_artifact
+from edgerank.modelstore.rollout import Rollout
+
+INDEX_FILE = "index.sqlite"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS versions (
+    name            TEXT    NOT NULL,
+    version         INTEGER NOT NULL,
+    sha256          TEXT    NOT NULL,
+    manifest_sha256 TEXT    NOT NULL,
+    size_bytes      INTEGER NOT NULL,
+    variant         TEXT    NOT NULL,   -- float32 | int8 ...
+    export_version  TEXT    NOT NULL,   -- the manifest's own 'version' field
+    created         TEXT    NOT NULL,   -- when the artifact was exported
+    published       TEXT    NOT NULL,   -- when it entered the registry
+    source          TEXT    NOT NULL,   -- the artifact directory it was published from
+    metrics         TEXT    NOT NULL,   -- JSON
+    parity          TEXT    NOT NULL,   -- JSON
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS rollouts (
+    name    TEXT PRIMARY KEY,
+    config  TEXT NOT NULL,              -- JSON, see edgerank.modelstore.rollout.Rollout
+    updated TEXT NOT NULL
+);
+"""
+
+
+class StoreError(EdgeRankError):
+    """The registry cannot do what was asked (unknown model/version, broken store)."""
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    name: str
+    version: int
+    sha256: str
+    manifest_sha256: str
+    size_bytes: int
+    variant: str
+    export_version: str
+    created: str
+    published: str
+    source: str
+    metrics: dict[str, Any]
+    parity: dict[str, Any]
+    path: Path
+
+    @property
+    def label(self) -> str:
+        return f"v{self.version}"
+
+    def summary(self) -> dict[str, Any]:
+        """What ``list`` shows: identity, size, test metrics, and the parity headline numbers."""
+        parity_keys = ("passed", "max_abs_err", "lists_identical", "near_ties", "divergent", "size_ratio", "overlap_at_k")
+        return {
+            "name": self.name,
+            "version": self.version,
+            "variant": self.variant,
+            "size_bytes": self.size_bytes,
+            "sha256": self.sha256[:12],
+            "published": self.published,
+            "metrics": self.metrics,
+            "parity": {k: self.parity[k] for k in parity_keys if k in self.parity},
+        }
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class ModelStore:
+    """A registry rooted at ``root`` (created on first use)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser()
+        self.root.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db:
+            db.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.root / INDEX_FILE, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        return db
+
+    # -- publishing ---------------------------------------------------------------------------
+    def publish(self, artifact_dir: str | Path) -> tuple[VersionRecord, bool]:
+        """Add the artifact as the next version of its model; returns ``(record, created)``.
+
+        Publishing a model file that is already in the store returns the existing version
+        (``created`` False) instead of a duplicate, so a retried CI step is harmless.
+        Raises :class:`~edgerank.modelstore.checks.PublishError` when checks fail.
+        """
+        artifact_dir = Path(artifact_dir)
+        manifest = check_artifact(artifact_dir)
+        name = str(manifest["name"])
+        for record in self.versions(name):
+            if record.sha256 == manifest["sha256"]:
+                return record, False
+        model_src = artifact_dir / str(manifest.get("model_file", MODEL_FILE))
+        models = self.root / "models" / name
+        models.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=models))
+        try:
+            shutil.copyfile(model_src, staging / MODEL_FILE)
+            stored_manifest = {**manifest, "model_file": MODEL_FILE}
+            (staging / MANIFEST_FILE).write_text(json.dumps(stored_manifest, indent=2, sort_keys=True))
+            if sha256(staging / MODEL_FILE) != manifest["sha256"]:  # changed while we copied
+                raise StoreError(f"{model_src}: changed while being copied into the store; publish again")
+            for path in staging.iterdir():
+                path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+            staging.chmod(0o555)
+            db = self._connect()
+            try:
+                db.execute("BEGIN IMMEDIATE")  # serialises version numbering between publishers
+                row = db.execute("SELECT MAX(version) FROM versions WHERE name = ?", (name,)).fetchone()
+                version = (row[0] or 0) + 1
+                final = models / f"v{version}"
+                if final.exists():
+                    db.execute("ROLLBACK")
+                    raise StoreError(f"{final}: exists but is not in {INDEX_FILE}; the store is inconsistent, inspect it by hand")
+                os.rename(staging, final)
+                try:
+                    db.execute(
+                        "INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (
+                            name, version, manifest["sha256"], sha256(final / MANIFEST_FILE), int(manifest["size_bytes"]),
+                            _variant(manifest), str(manifest["version"]), str(manifest.get("created", "")), _now(),
+                            str(artifact_dir.resolve()), json.dumps(manifest.get("metrics", {})), json.dumps(manifest["parity"]),
+                        ),
+                    )
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    _remove_readonly(final)
+                    raise
+            finally:
+                db.close()
+        finally:
+            if staging.exists():
+                _remove_readonly(staging)
+        return self.get(name, version), True
+
+    # -- reading ------------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        with closing(self._connect()) as db:
+            return [r[0] for r in db.execute("SELECT DISTINCT name FROM versions ORDER BY name")]
+
+    def versions(self, name: str | None = None) -> list[VersionRecord]:
+        query, args = "SELECT * FROM versions", ()
+        if name is not None:
+            query, args = query + " WHERE name = ?", (name,)
+        with closing(self._connect()) as db:
+            rows = db.execute(query + " ORDER BY name, version", args).fetchall()
+        return [self._record(r) for r in rows]
+
+    def get(self, name: str, version: int | None = None) -> VersionRecord:
+        """Version ``version`` of ``name`` (the latest when None)."""
+        records = self.versions(name)
+        if not records:
+            known = ", ".join(self.names()) or "(store is empty)"
+            raise StoreError(f"no model named '{name}' in {self.root} (models: {known})")
+        if version is None:
+            return records[-1]
+        for record in records:
+            if record.version == int(version):
+                return record
+        raise StoreError(f"{name} has no version {version} (versions: {', '.join(r.label for r in records)})")
+
+    def verify(self, name: str, version: int | None = None) -> VersionRecord:
+        """The record, after checking its files still match the checksums taken at publish time."""
+        record = self.get(name, version)
+        for file, expected in ((MODEL_FILE, record.sha256), (MANIFEST_FILE, record.manifest_sha256)):
+            path = record.path / file
+            if not path.is_file():
+                raise StoreError(f"{path}: missing from the store")
+            if sha256(path) != expected:
+                raise StoreError(f"{path}: sha256 differs from the one recorded at publish time; the store was tampered with")
+        return record
+
+    def _record(self, row: sqlite3.Row) -> VersionRecord:
+        data = dict(row)
+        data["metrics"], data["parity"] = json.loads(data["metrics"]), json.loads(data["parity"])
+        return VersionRecord(**data, path=self.root / "models" / data["name"] / f"v{data['version']}")
+
+    # -- rollouts -----------------------------------------------------------------------------
+    def set_rollout(self, name: str, rollout: Rollout) -> None:
+        known = {r.version for r in self.versions(name)}
+        missing = sorted(rollout.versions - known)
+        if missing:
+            raise StoreError(
+                f"rollout for '{name}' names version(s) {', '.join(f'v{v}' for v in missing)} that are not published "
+                f"(published: {', '.join(f'v{v}' for v in sorted(known)) or 'none'})"
+            )
+        with closing(self._connect()) as db:
+            db.execute(
+                "INSERT INTO rollouts VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET config=excluded.config, updated=excluded.updated",
+                (name, json.dumps(rollout.to_dict()), _now()),
+            )
+
+    def rollout(self, name: str) -> Rollout | None:
+        """The configured rollout of ``name``, or None (then everyone gets the latest version)."""
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT config FROM rollouts WHERE name = ?", (name,)).fetchone()
+        return Rollout.from_dict(json.loads(row[0])) if row else None
+
+
+def _variant(manifest: dict[str, Any]) -> str:
+    quantization = manifest.get("quantization")
+    return str(quantization.get("mode", "quantized")) if isinstance(quantization, dict) else "float32"
+
+
+def _remove_readonly(path: Path) -> None:
+    """Delete a folder whose files were made read-only (only used to undo a failed publish)."""
+    path.chmod(0o755)
+    for child in path.iterdir():
+        child.chmod(0o644)
+    shutil.rmtree(path, ignore_errors=True)

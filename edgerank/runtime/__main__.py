@@ -1,0 +1,92 @@
+"""``python -m edgerank.runtime``: the app-side runtime from a shell, without torch.
+
+    rank   SOURCE [--user ID] [--eligible SKU ...] KEY=VALUE ...   one request, JSON out
+    replay SOURCE USERS.csv [--limit N]                            every row is a request
+
+SOURCE is ``--artifact DIR`` (one published artifact) or ``--store DIR --model NAME`` (the
+registry and its rollout). Each request is recorded to the monitoring log (``--db FILE``,
+default ``$EDGERANK_MONITOR_DB`` or ``~/.edgerank/monitor.sqlite``; ``--no-monitor`` to skip),
+so ``replay`` followed by ``python -m edgerank.monitor summary`` shows a canary at work.
+A replay CSV has a ``user_id`` column (optional) and one column per raw attribute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from edgerank.errors import EdgeRankError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m edgerank.runtime", description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_mutually_exclusive_group(required=True)
+    where.add_argument("--artifact", help="artifact directory (manifest.json + model.tflite)")
+    where.add_argument("--store", help="model registry directory (use with --model)")
+    common.add_argument("--model", help="model name in the registry")
+    common.add_argument("--fallback", type=int, nargs="*", default=None, help="static fallback SKU ids, best first")
+    common.add_argument("--db", default=None, help="monitoring log (default: $EDGERANK_MONITOR_DB or ~/.edgerank/monitor.sqlite)")
+    common.add_argument("--no-monitor", action="store_true")
+    common.add_argument("--threads", type=int, default=None)
+    sub = parser.add_subparsers(dest="command", required=True)
+    rank = sub.add_parser("rank", parents=[common], help="rank one user given KEY=VALUE raw attributes")
+    rank.add_argument("--user", default=None)
+    rank.add_argument("--eligible", type=int, nargs="*", default=None, help="SKU ids that may be shown (default: all)")
+    rank.add_argument("attributes", nargs="*", metavar="KEY=VALUE")
+    replay = sub.add_parser("replay", parents=[common], help="rank every row of a CSV of raw users")
+    replay.add_argument("csv")
+    replay.add_argument("--limit", type=int, default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from edgerank.locations import default_monitor_db
+    from edgerank.monitor.events import EventLog
+    from edgerank.runtime.product import ProductRuntime
+    from edgerank.runtime.sources import FixedArtifact, StoreSource
+
+    try:
+        if args.store and not args.model:
+            raise EdgeRankError("--store needs --model NAME")
+        source = FixedArtifact(args.artifact) if args.artifact else StoreSource(args.store, args.model)
+        monitor = None if args.no_monitor else EventLog(Path(args.db) if args.db else default_monitor_db())
+        runtime = ProductRuntime(source, fallback_skus=args.fallback, monitor=monitor, num_threads=args.threads)
+        if args.command == "rank":
+            attributes = {}
+            for word in args.attributes:
+                key, sep, value = word.partition("=")
+                if not sep:
+                    raise EdgeRankError(f"'{word}': attributes are KEY=VALUE (e.g. city=Nanjing)")
+                attributes[key] = value
+            print(json.dumps(asdict(runtime.rank(args.user, attributes, args.eligible))))
+        else:
+            path = Path(args.csv)
+            if not path.is_file():
+                raise EdgeRankError(f"{path}: no such CSV file")
+            counts = {"model": 0, "fallback": 0}
+            with path.open(newline="") as handle:
+                for i, row in enumerate(csv.DictReader(handle)):
+                    if args.limit is not None and i >= args.limit:
+                        break
+                    user = row.pop("user_id", None) or f"row-{i}"
+                    counts[runtime.rank(user, row).source] += 1
+            print(json.dumps({"requests": sum(counts.values()), **counts}))
+        runtime.close()
+    except EdgeRankError as exc:
+        print(f"edgerank.runtime: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

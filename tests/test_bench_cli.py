@@ -1,0 +1,57 @@
+"""``python -m edgerank.bench RUN_DIR`` runs and prints its keys (a benchmark, not a timed test)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from appside_fixtures import tiny_run
+from conftest import run_cli
+
+
+@pytest.fixture(scope="session")
+def run(tmp_path_factory):
+    return tiny_run(tmp_path_factory)
+
+
+def test_bench_prints_latency_and_size_json(run, tmp_path):
+    done = run_cli([str(run.run_dir), "--requests", "60", "--warmup", "5", "--no-memory"], tmp_path, 300, module="edgerank.bench")
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert set(result["latency_ms"]) == {"tflite_float32", "tflite_int8", "torch_eager"}
+    for runtime in result["latency_ms"].values():
+        assert set(runtime) == {"1", "2"} and all(runtime[t]["p50"] <= runtime[t]["p95"] for t in runtime)
+    assert set(result["torch_over_tflite_p50"]) == {"1", "2"}
+    assert result["size_bytes"]["int8"] < result["size_bytes"]["float32"] and 0 < result["size_bytes"]["int8_over_float32"] < 1
+    assert result["request_source"].startswith("held-out parity requests")
+    assert result["peak_memory_mb"] == {}
+
+
+def test_tflite_peak_memory_probe(run):
+    from edgerank.bench.memory import measure
+
+    probe = measure("tflite", run.artifact / "model.tflite", run.run_dir / "reference" / "samples.npz", 1, timeout=60)
+    assert "error" not in probe, probe
+    assert probe["peak_rss_mb"] >= probe["baseline_rss_mb"] > 0 and probe["load_mb"] >= 0
+
+
+@pytest.mark.slow
+def test_bench_full_with_memory_and_peers_note(run, tmp_path):
+    done = run_cli([str(run.run_dir), "--requests", "60", "--warmup", "5", "--peers"], tmp_path, 300, module="edgerank.bench")
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert set(result["latency_ms"]) == {"tflite_float32", "tflite_int8", "torch_eager"}
+    for runtime in result["latency_ms"].values():
+        assert set(runtime) == {"1", "2"} and all(runtime[t]["p50"] <= runtime[t]["p95"] for t in runtime)
+    assert set(result["torch_over_tflite_p50"]) == {"1", "2"}
+    assert result["size_bytes"]["int8"] < result["size_bytes"]["float32"] and 0 < result["size_bytes"]["int8_over_float32"] < 1
+    for probe in result["peak_memory_mb"].values():
+        assert "error" not in probe and probe["peak_rss_mb"] >= probe["baseline_rss_mb"] > 0
+    assert "not implemented" in result["peers"]
+    assert result["request_source"].startswith("held-out parity requests")
+
+
+def test_bench_names_a_directory_without_artifact(tmp_path):
+    done = run_cli([str(tmp_path)], tmp_path, 120, module="edgerank.bench")
+    assert done.returncode == 2 and "no artifact/manifest.json" in done.stderr
