@@ -6,6 +6,7 @@ import csv
 import json
 
 import pytest
+import yaml
 
 from conftest import run_cli
 from edgerank.sweep_summary import markdown, summarise, swept_keys
@@ -41,3 +42,25 @@ def test_product_study_command_on_a_tiny_setting(tmp_path):
     summary = (sweep / "summary.md").read_text()
     assert summary.count("\n| [") == 2 and "popularity/top5" in summary
     assert (sweep / "top5_by_hidden.png").stat().st_size > 1000
+
+
+def test_optuna_search_with_parallel_local_launcher(tmp_path):
+    sweep = tmp_path / "optuna"
+    args = [
+        "+experiment=product_topk",
+        "hparams_search=product_optuna",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.n_jobs=2",
+        "hydra/launcher=local_parallel",
+        "data.num_users=600",
+        "trainer.max_epochs=1",
+        "export.parity_samples=8",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    result = run_cli(args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    best = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    trials = [json.loads((sweep / str(i) / "metrics.json").read_text())["test/top5"] for i in range(2)]
+    assert best["best_value"] == pytest.approx(max(trials))
+    assert set(best["best_params"]) == {"optimizer.lr", "model.hidden", "data.batch_size"}
+    assert "Joblib.Parallel(n_jobs=2" in result.stderr + result.stdout
