@@ -120,7 +120,7 @@ def test_rankers_are_scored_against_ground_truth(scorer):
     lands between a perfect order and the worst one; the cost is reported per request."""
     from edgerank.training.rerank_eval import RankingRequest, evaluate_ranker
 
-    def truth(slots: np.ndarray) -> float:  # reward 1/(1+slot) discounted by position
+    def truth(slots: np.ndarray, alpha: float = 1.0, beta: float = 1.0) -> float:  # 1/(1+slot), discounted
         return float(sum(1.0 / (1 + s) / (1 + i) for i, s in enumerate(slots) if s >= 0))
 
     requests = [RankingRequest(tensors(request(seed, min_valid=12)), truth, np.arange(12)) for seed in range(10)]

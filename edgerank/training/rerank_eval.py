@@ -19,7 +19,7 @@ from edgerank.rankers.base import Ranker
 @dataclass
 class RankingRequest:
     inputs: dict[str, torch.Tensor]  # batch-1 model inputs
-    true_list_reward: Callable[[np.ndarray], float]  # slots in display order (-1 = empty) -> truth
+    true_list_reward: Callable[[np.ndarray, float, float], float]  # (slots in display order, alpha, beta) -> truth
     server_order: np.ndarray  # candidate slots in the server's order
 
 
@@ -32,9 +32,10 @@ def evaluate_ranker(ranker: Ranker, requests: Iterable[RankingRequest], seed: in
     for request in requests:
         ranking = ranker.rank(request.inputs)
         valid = request.server_order
-        totals["ranker"].append(request.true_list_reward(ranking.slots))
-        totals["pxtr"].append(request.true_list_reward(valid[:n]))
-        totals["random"].append(request.true_list_reward(rng.permutation(valid)[:n]))
+        truth = lambda slots: request.true_list_reward(slots, ranker.alpha, ranker.beta)  # noqa: E731
+        totals["ranker"].append(truth(ranking.slots))
+        totals["pxtr"].append(truth(valid[:n]))
+        totals["random"].append(truth(rng.permutation(valid)[:n]))
         totals["evals"].append(ranking.evaluations)
     if not totals["evals"]:
         return {}
