@@ -36,6 +36,9 @@ def main(cfg: DictConfig) -> float | None:
     """
     from edgerank.pipeline import run  # after Hydra parsed the command line: keeps --help fast
 
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):  # print once, via Hydra's handlers
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
     hydra_cfg = HydraConfig.get()
     try:
         metrics = run(cfg, hydra_cfg.runtime.output_dir)
