@@ -78,9 +78,12 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
     task = instantiate(cfg.task, _partial_=True)
     module = task(net=net, spec=datamodule.spec, optimizer=instantiate(cfg.optimizer))
     trainer = _trainer(cfg)
-    trainer.fit(module, datamodule=datamodule)
-    best = getattr(trainer.checkpoint_callback, "best_model_path", "") if trainer.checkpoint_callback else ""
-    results = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+    checkpoint = _checkpoint(cfg)
+    if cfg.get("train", True):  # from scratch, or resumed from ckpt_path
+        trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint)
+        best = getattr(trainer.checkpoint_callback, "best_model_path", "") if trainer.checkpoint_callback else ""
+        checkpoint = best or None
+    results = trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
     metrics = {key: float(value) for key, value in sorted(results[0].items())}
     if not trainer.is_global_zero:  # data-parallel workers: rank 0 alone writes and exports
         return metrics
@@ -116,6 +119,18 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
     else:
         print_table(metrics)
     return metrics
+
+
+def _checkpoint(cfg: DictConfig) -> str | None:
+    """``ckpt_path``: resume training from it, or with ``train=false`` test and export it as is."""
+    path = cfg.get("ckpt_path")
+    if path is None:
+        if not cfg.get("train", True):
+            raise ConfigError("ckpt_path", "train=false needs a checkpoint to test and export")
+        return None
+    if not Path(path).is_file():
+        raise ConfigError("ckpt_path", f"no checkpoint file at {path}")
+    return str(path)
 
 
 def _ranker(cfg: DictConfig, registry: Registry, net: Any, datamodule: Any) -> Any:

@@ -108,6 +108,8 @@ def test_missing_file_and_bad_extension(tmp_path):
         (["export.tolerance=0"], ConfigError, r"^export\.tolerance: must be positive"),
         (["data=csv"], ConfigError, r"^data\.path: is required"),
         (["trainer.max_epochs=-2"], ConfigError, r"^trainer: .*max_epochs"),
+        (["train=false"], ConfigError, r"^ckpt_path: train=false needs a checkpoint"),
+        (["ckpt_path=/nonexistent/x.ckpt"], ConfigError, r"^ckpt_path: no checkpoint file at /nonexistent/x\.ckpt"),
         (["ranker=beam"], ConfigError, r"^ranker: data plugin 'product_synthetic' has no ranking ground truth"),
         (["ranker=beam", "ranker.name=bem"], PluginError, r"unknown ranker plugin 'bem'\. Did you mean: beam\?"),
     ],

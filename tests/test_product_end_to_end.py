@@ -48,3 +48,15 @@ def test_train_export_parity_on_small_synthetic_data(make_cfg, tmp_path):
     assert len(set(sku_ids)) == 5
     assert set(sku_ids) <= set(manifest["sku_ids"][10:])
     assert np.all(np.diff(out["scores"][0]) <= 0)
+
+
+def test_a_trained_checkpoint_is_tested_and_exported_without_training(make_cfg, tmp_path):
+    first = run(make_cfg("+experiment=product_topk", "data.num_users=1500", "export.enabled=false"), tmp_path / "a")
+    (checkpoint,) = tmp_path.glob("checkpoints/*.ckpt")  # paths.output_dir of make_cfg
+    again = run(
+        make_cfg("+experiment=product_topk", "data.num_users=1500", "train=false", f"ckpt_path={checkpoint}"),
+        tmp_path / "b",
+    )
+    assert again == first  # same weights, same test split
+    assert list(tmp_path.glob("checkpoints/*.ckpt")) == [checkpoint]  # nothing trained
+    assert json.loads((tmp_path / "b" / "artifact" / "manifest.json").read_text())["parity"]["passed"]
