@@ -1,4 +1,4 @@
-"""``python -m edgerank.bench RUN_DIR [--requests N] [--threads 1 2] [--no-memory] [--peers]``
+"""``python -m edgerank.bench RUN_DIR [--requests N] [--threads 1 2] [--no-memory] [--peers [PEER ...]]``
 
 Prints one JSON object (see :mod:`edgerank.bench.core` for every key).
 """
@@ -20,17 +20,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
-    parser.add_argument("--peers", action="store_true", help="ExecuTorch / ONNX Runtime comparison (not implemented yet)")
+    parser.add_argument(
+        "--peers",
+        nargs="*",
+        choices=["onnxruntime", "executorch"],  # edgerank.bench.peers.PEERS (not imported: it loads torch)
+        default=None,
+        help="also export the graph to the peers (onnxruntime, executorch; all when none is named), check and time them",
+    )
     args = parser.parse_args(argv)
-    from edgerank.bench.core import PEERS_NOTE, benchmark
+    from edgerank.bench.core import benchmark
 
     try:
-        result = benchmark(args.run_dir, args.requests, args.threads, args.warmup, memory=not args.no_memory)
+        result = benchmark(args.run_dir, args.requests, args.threads, args.warmup, memory=not args.no_memory, peers=args.peers)
     except EdgeRankError as exc:
         print(f"edgerank.bench: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    if args.peers:
-        result["peers"] = PEERS_NOTE
     print(json.dumps(result, indent=2))
     return 0
 

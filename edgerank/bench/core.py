@@ -30,10 +30,6 @@ from edgerank.errors import EdgeRankError
 from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, read_manifest
 from edgerank.export.reference import GRAPH_FILE, REFERENCE_DIR, SAMPLES_FILE, load_samples
 
-PEERS_NOTE = (
-    "--peers (ExecuTorch .pte and ONNX Runtime) is not implemented in this build; "
-    "see issue 6. Only LiteRT and PyTorch eager are measured."
-)
 
 
 def artifacts(run_dir: Path) -> dict[str, Path]:
@@ -70,7 +66,14 @@ def _tflite_call(interpreter: Any, graph: Any) -> Any:
     return None
 
 
-def benchmark(run_dir: str | Path, n_requests: int = 2000, threads: Sequence[int] = (1, 2), warmup: int = 50, memory: bool = True) -> dict[str, Any]:
+def benchmark(
+    run_dir: str | Path,
+    n_requests: int = 2000,
+    threads: Sequence[int] = (1, 2),
+    warmup: int = 50,
+    memory: bool = True,
+    peers: Sequence[str] | None = None,  # None: no peers; []: every peer (see edgerank.bench.peers)
+) -> dict[str, Any]:
     run_dir = Path(run_dir)
     found = artifacts(run_dir)
     if "float32" not in found:
@@ -131,6 +134,13 @@ def benchmark(run_dir: str | Path, n_requests: int = 2000, threads: Sequence[int
         result["torch_over_tflite_p50"] = ratios
     elif graph is None:
         result["torch_eager"] = f"skipped: no {REFERENCE_DIR}/{GRAPH_FILE} (export with export.save_reference=true)"
+
+    if peers is not None:  # --peers: the same graph on ONNX Runtime and ExecuTorch, same requests, 1 thread
+        from edgerank.bench.peers import run_peers
+
+        float_model = found["float32"] / MODEL_FILE
+        make_call = lambda t: _tflite_call(Interpreter(model_path=str(float_model), num_threads=t), graph)  # noqa: E731
+        result["peers"] = run_peers(graph, requests, float_model, make_call, warmup, list(peers))
 
     if memory:
         samples = run_dir / REFERENCE_DIR / SAMPLES_FILE

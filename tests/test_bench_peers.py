@@ -1,0 +1,112 @@
+"""``python -m edgerank.bench RUN_DIR --peers``: ONNX Runtime and ExecuTorch beside the ``.tflite``.
+
+The default tests export to ONNX only (seconds); ExecuTorch's lowering takes tens of seconds, so
+the run with every peer, and the app-loop (multi-signature) ranker, are marked slow. Where a
+peer is not installed the JSON must say so with a reason rather than fail.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from appside_fixtures import tiny_run
+from conftest import run_cli
+
+PEERS = ("onnxruntime", "executorch")
+HAS_ORT = all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime", "onnxscript"))
+
+
+@pytest.fixture(scope="session")
+def run(tmp_path_factory):
+    return tiny_run(tmp_path_factory)
+
+
+def _bench(run, tmp_path, *peers: str) -> dict:
+    args = [str(run.run_dir), "--requests", "60", "--warmup", "5", "--threads", "1", "--no-memory", "--peers", *peers]
+    done = run_cli(args, tmp_path, 300, module="edgerank.bench")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)  # exporter progress and native logs must not reach stdout
+
+
+def _assert_result_or_reason(block: dict) -> None:
+    for name in PEERS:
+        peer = block[name]
+        if not peer["available"] or not peer.get("converted", False):
+            assert peer["reason"], peer
+            continue
+        assert peer["size_bytes"] > 0 and peer["size_over_tflite"] > 0
+        assert peer["latency_ms"]["1"]["p50"] <= peer["latency_ms"]["1"]["p95"]
+        assert peer["p50_over_tflite"] > 0
+        assert "max_abs_err" in peer["accuracy"]
+
+
+def test_peers_onnxruntime_matches_pytorch(run, tmp_path):
+    result = _bench(run, tmp_path, "onnxruntime")
+    block = result["peers"]
+    _assert_result_or_reason(block)
+    assert block["executorch"] == {"available": False, "reason": "not selected (--peers onnxruntime)"}
+    assert {"tflite_float32", "torch_eager"} <= set(block["latency_ms"])
+    ort = block["onnxruntime"]
+    if not HAS_ORT:
+        assert ort["available"] is False and "not installed" in ort["reason"]
+        return
+    assert ort["converted"], ort
+    accuracy = ort["accuracy"]
+    from edgerank.export.reference import load_samples
+
+    held_out = len(load_samples(run.run_dir))  # the 60 timed requests cycle these; each is checked once
+    assert accuracy["max_abs_err"] < 1e-5 and accuracy["requests"] == block["checked_requests"] == held_out
+    assert accuracy["lists_identical"] == 1.0 and accuracy["divergent"] == 0  # same SKU lists
+    assert accuracy["passed"]
+    assert set(block["latency_ms"]) == {"tflite_float32", "torch_eager", "onnxruntime"}
+
+
+def test_missing_peer_is_reported_not_raised(monkeypatch):
+    from edgerank.bench.peers import executorch as executorch_peer
+    from edgerank.bench.peers import onnx as onnx_peer
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("onnxruntime", "executorch") else real(name, *a))
+    assert "not installed: onnxruntime" in onnx_peer.unavailable()
+    assert "not installed: executorch" in executorch_peer.unavailable()
+
+
+def test_no_reference_graph_gives_a_reason_per_peer(tmp_path):
+    from edgerank.bench.peers import run_peers
+
+    block = run_peers(None, [], tmp_path / "model.tflite", lambda t: None)
+    assert set(block) == set(PEERS)
+    assert all(not p["available"] and "graph.pt" in p["reason"] for p in block.values())
+
+
+@pytest.mark.slow
+def test_every_peer_on_the_product_run(run, tmp_path):
+    block = _bench(run, tmp_path)["peers"]
+    _assert_result_or_reason(block)
+    for name in PEERS:
+        if block[name].get("converted"):
+            assert block[name]["accuracy"]["max_abs_err"] < 1e-5 and block[name]["accuracy"]["lists_identical"] == 1.0
+
+
+@pytest.mark.slow
+def test_app_loop_ranker_runs_on_every_peer():
+    """Adaptive beam search (three signatures driven by a numpy loop) runs the same loop on each peer."""
+    import torch
+
+    from edgerank.bench.peers import compare_peers
+    from edgerank.rankers.adaptive_beam import AdaptiveBeamRanker
+    from ranker_fixtures import ToyScorer, request
+
+    torch.manual_seed(0)
+    graph = AdaptiveBeamRanker(ToyScorer().eval(), list_size=5, beam_size=3, threshold=0.7).eval().on_device()
+    requests = [request(i) for i in range(30)]
+    block = compare_peers(graph, requests, {"torch_eager": graph.reference}, tflite_size=1, warmup=2, rounds=1)
+    assert "tflite_float32" not in block["latency_ms"]  # no .tflite given: no ratio to report
+    _assert_result_or_reason({k: {**v, "p50_over_tflite": 1} if v.get("converted") else v for k, v in block.items() if k in PEERS})
+    for name in PEERS:
+        if block[name].get("converted"):
+            assert block[name]["export"]["signatures"] == ["prepare", "step", "step_single"]
+            assert block[name]["accuracy"]["passed"], block[name]["accuracy"]
