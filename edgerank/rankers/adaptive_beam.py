@@ -10,13 +10,13 @@ the candidate with the largest ListReward gain under that beam's context). That 
 always pay for the full search. On the device the saving is made real by exporting three
 signatures in one ``.tflite`` - ``prepare`` (per-request work and the first expansion),
 ``step`` (one expansion of k beams) and ``step_single`` (one expansion of the best beam) - and
-driving them with :func:`drive`, a small numpy loop that the app runs (and PyTorch eager runs
+driving them with :func:`edgerank.rankers.loop.drive`, a small numpy loop that the app runs (and PyTorch eager runs
 too, so both sides execute the same control flow).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -24,14 +24,12 @@ import torch
 from torch import nn
 
 from edgerank.errors import ConfigError
-from edgerank.rankers.base import Ranking
 from edgerank.rankers.beam import BeamSearchRanker
 from edgerank.rankers.scorer import ContextScorer
-from edgerank.rankers.search import BLOCKED, Beams, expand
+from edgerank.rankers.loop import BEAM_FIELDS, Ranking, Signature, drive
+from edgerank.rankers.search import Beams, expand
 from edgerank.registry import register_ranker
 
-BEAM_FIELDS = ("reward", "survive", "placed", "context")
-Signature = Callable[..., Mapping[str, np.ndarray]]
 
 
 @register_ranker("adaptive_beam", description="Beam search that narrows to the best beam once min/max beam reward > threshold")
@@ -160,37 +158,3 @@ class StepSignature(nn.Module):
         beams = Beams(*(tensors[f"beam_{f}"] for f in BEAM_FIELDS))
         expanded = expand(r.scorer, state, tensors["item_context"], tensors["valid"], beams, self.width, r.alpha, r.beta)
         return _beam_outputs(*expanded)
-
-
-def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray], list_size: int, threshold: float) -> Ranking:
-    """The app-side loop: prepare, expand k beams while unstable, then complete from the best beam.
-
-    Works on any callables with the signature modules' names and outputs: ``.tflite`` signature
-    runners on the device, :func:`eager` PyTorch modules for evaluation and the benchmark.
-    """
-    out = signatures["prepare"](**inputs)
-    shared = {k: v for k, v in out.items() if k.startswith("state_") or k in ("item_context", "valid")}
-    num_valid = int(np.sum(out["valid"] > 0.5))
-    evaluations = num_valid  # the first expansion scores every candidate once
-    slots, gains = out["item"][:, None].astype(np.int64), out["gain"][:, None]
-    narrowed = False
-    for _ in range(1, min(list_size, num_valid)):  # past num_valid positions stay empty (-1)
-        beams = {f"beam_{f}": out[f"beam_{f}"] for f in BEAM_FIELDS}
-        if not narrowed and float(out["stability"][0]) > threshold:
-            narrowed = True  # beams are sorted: row 0 is the best
-            beams = {k: v[:1] for k, v in beams.items()}
-            slots, gains = slots[:1], gains[:1]
-        evaluations += num_valid * len(beams["beam_reward"])
-        out = signatures["step_single" if narrowed else "step"](**shared, **beams)
-        parent = out["parent"].astype(np.int64)
-        slots = np.concatenate([slots[parent], out["item"][:, None]], axis=1)
-        gains = np.concatenate([gains[parent], out["gain"][:, None]], axis=1)
-    missing = list_size - slots.shape[1]
-    best_slots = np.pad(slots[0], (0, missing), constant_values=-1)
-    best_gains = np.pad(gains[0], (0, missing), constant_values=BLOCKED)
-    possible = best_gains > BLOCKED / 2
-    return Ranking(
-        slots=np.where(possible, best_slots, -1).astype(np.int64),
-        gains=np.where(possible, best_gains, 0.0).astype(np.float32),
-        evaluations=evaluations,
-    )

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch import nn
 
 from edgerank.errors import ConfigError
+from edgerank.rankers.loop import Ranking
 from edgerank.rankers.scorer import ContextScorer
 
 TASK_ORDER = ("has_next", "effective_view", "like")
-
-
-@dataclass
-class Ranking:
-    """One request's result: candidate slots in display order (-1 where none is left)."""
-
-    slots: np.ndarray  # [n] int
-    gains: np.ndarray  # [n] ListReward gained at each position, as the model believes
-    evaluations: int  # candidate scorings spent
 
 
 class Ranker(nn.Module):

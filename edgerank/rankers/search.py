@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import torch
 
 from edgerank.rankers.list_reward import EFFECTIVE_VIEW, HAS_NEXT, LIKE
+from edgerank.rankers.loop import BLOCKED
 from edgerank.rankers.scorer import ContextScorer, State
 
-BLOCKED = -1.0e9  # ListReward of an impossible extension (placed twice, padded slot)
 
 
 @dataclass

@@ -1,0 +1,62 @@
+"""The adaptive-beam app loop, in numpy only: what the phone runs around the ``.tflite``.
+
+``prepare`` once, then ``step`` (k beams) while the beams are unstable, then ``step_single``
+(the best beam) until the list is full. Torch-free so that the app-side runtime can import it;
+PyTorch eager evaluation drives the very same loop over eager modules, so both sides execute
+identical control flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+BLOCKED = -1.0e9  # ListReward of an impossible extension (placed twice, padded slot)
+BEAM_FIELDS = ("reward", "survive", "placed", "context")
+Signature = Callable[..., Mapping[str, np.ndarray]]
+
+
+@dataclass
+class Ranking:
+    """One request's result: candidate slots in display order (-1 where none is left)."""
+
+    slots: np.ndarray  # [n] int
+    gains: np.ndarray  # [n] ListReward gained at each position, as the model believes
+    evaluations: int  # candidate scorings spent
+
+
+def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray], list_size: int, threshold: float) -> Ranking:
+    """Run ``prepare`` then ``step``/``step_single`` until ``list_size`` positions are filled.
+
+    ``signatures`` are callables named like the exported signatures: ``.tflite`` signature
+    runners on the device, eager PyTorch modules for evaluation and the benchmark. Narrowing to
+    the best beam happens once ``stability > threshold``.
+    """
+    out = signatures["prepare"](**inputs)
+    shared = {k: v for k, v in out.items() if k.startswith("state_") or k in ("item_context", "valid")}
+    num_valid = int(np.sum(out["valid"] > 0.5))
+    evaluations = num_valid  # the first expansion scores every candidate once
+    slots, gains = out["item"][:, None].astype(np.int64), out["gain"][:, None]
+    narrowed = False
+    for _ in range(1, min(list_size, num_valid)):  # past num_valid positions stay empty (-1)
+        beams = {f"beam_{f}": out[f"beam_{f}"] for f in BEAM_FIELDS}
+        if not narrowed and float(out["stability"][0]) > threshold:
+            narrowed = True  # beams are sorted: row 0 is the best
+            beams = {k: v[:1] for k, v in beams.items()}
+            slots, gains = slots[:1], gains[:1]
+        evaluations += num_valid * len(beams["beam_reward"])
+        out = signatures["step_single" if narrowed else "step"](**shared, **beams)
+        parent = out["parent"].astype(np.int64)
+        slots = np.concatenate([slots[parent], out["item"][:, None]], axis=1)
+        gains = np.concatenate([gains[parent], out["gain"][:, None]], axis=1)
+    missing = list_size - slots.shape[1]
+    best_slots = np.pad(slots[0], (0, missing), constant_values=-1)
+    best_gains = np.pad(gains[0], (0, missing), constant_values=BLOCKED)
+    possible = best_gains > BLOCKED / 2
+    return Ranking(
+        slots=np.where(possible, best_slots, -1).astype(np.int64),
+        gains=np.where(possible, best_gains, 0.0).astype(np.float32),
+        evaluations=evaluations,
+    )
