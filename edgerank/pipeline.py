@@ -106,7 +106,7 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
             version=str(export_cfg["version"]),
             tolerance=float(export_cfg["tolerance"]),
             metrics=metrics,
-            fields=datamodule.spec.manifest_fields(),
+            fields={**datamodule.spec.manifest_fields(), **({"ranker": plain(cfg, "ranker")} if ranker else {})},
         )
         log.info("published %s (%d bytes)", output_dir / ARTIFACT_DIR, manifest["size_bytes"])
         metrics_report = {**metrics, "parity/max_abs_err": manifest["parity"]["max_abs_err"]}
