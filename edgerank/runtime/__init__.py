@@ -16,6 +16,7 @@ from edgerank.runtime.artifact import ArtifactError, InputError, VerifiedArtifac
 from edgerank.runtime.guard import GuardedRuntime, Ranking
 from edgerank.runtime.product import ProductModel, ProductRuntime
 from edgerank.runtime.sources import FixedArtifact, ModelHandle, ModelSource, StoreSource
+from edgerank.runtime.video import VideoModel, VideoRanking, VideoRuntime, VideoSession
 
 __all__ = [
     "ArtifactError",
@@ -29,5 +30,9 @@ __all__ = [
     "Ranking",
     "StoreSource",
     "VerifiedArtifact",
+    "VideoModel",
+    "VideoRanking",
+    "VideoRuntime",
+    "VideoSession",
     "open_artifact",
 ]

@@ -2,6 +2,7 @@
 
     rank   SOURCE [--user ID] [--eligible SKU ...] KEY=VALUE ...   one request, JSON out
     replay SOURCE USERS.csv [--limit N]                            every row is a request
+    video  SOURCE EVENTS.jsonl [--out FILE]                        short-video feed events (see video_cli)
 
 SOURCE is ``--artifact DIR`` (one published artifact) or ``--store DIR --model NAME`` (the
 registry and its rollout). Each request is recorded to the monitoring log (``--db FILE``,
@@ -45,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", parents=[common], help="rank every row of a CSV of raw users")
     replay.add_argument("csv")
     replay.add_argument("--limit", type=int, default=None)
+    from edgerank.runtime.video_cli import add_parser as add_video_parser
+
+    add_video_parser(sub, common)
     return parser
 
 
@@ -60,6 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise EdgeRankError("--store needs --model NAME")
         source = FixedArtifact(args.artifact) if args.artifact else StoreSource(args.store, args.model)
         monitor = None if args.no_monitor else EventLog(Path(args.db) if args.db else default_monitor_db())
+        if args.command == "video":  # the short-video scenario: a raw event log, not product users
+            from edgerank.runtime.video_cli import replay as replay_video
+
+            print(json.dumps(replay_video(args, source, monitor)))
+            return 0
         runtime = ProductRuntime(source, fallback_skus=args.fallback, monitor=monitor, num_threads=args.threads)
         if args.command == "rank":
             attributes = {}

@@ -1,0 +1,187 @@
+"""``video_synthetic``: the short-video re-ranking datamodule over the session simulator.
+
+Requests are split by *session* (seeded), so a test request's real-time sequence never comes
+from a training session. Batches are dicts of fixed-shape tensors (see
+:mod:`edgerank.data.video_features`); the model reads only the inputs of the enabled feature
+groups, the task also reads ``labels`` and the server scores ``cand_pxtr`` for the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from edgerank.data.video_features import BY_NAME, TASKS, check_groups, encode_requests, input_names
+from edgerank.data.video_simulator import SimConfig, simulate
+from edgerank.errors import ConfigError
+from edgerank.registry import register_data
+
+
+@dataclass
+class VideoSpec:
+    """What models, the task and the manifest need to know; fixed after ``setup()``."""
+
+    num_videos: int
+    num_categories: int
+    max_candidates: int
+    seq_len: int
+    groups: dict[str, bool]
+    tasks: tuple[str, ...] = TASKS
+    simulator: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def input_names(self) -> list[str]:
+        return input_names(self.groups)
+
+    def manifest_fields(self) -> dict[str, Any]:
+        return {
+            "scenario": "short_video_rerank",
+            "tasks": list(self.tasks),
+            "outputs_are": "probability per task and candidate slot; 0 at padded slots",
+            "fixed_shapes": {"candidates": self.max_candidates, "seq_len": self.seq_len},
+            "padding": (
+                "candidates padded at the end (cand_mask=0); more than `candidates` is an error. "
+                "watched sequence oldest first, truncated to its most recent `seq_len` items, "
+                "padded at the end (seq_mask=0)"
+            ),
+            "feature_groups": dict(self.groups),
+            "vocab": {"num_videos": self.num_videos, "num_categories": self.num_categories},
+            "input_transforms": {n: BY_NAME[n].transform for n in self.input_names},
+            "simulator": dict(self.simulator),
+        }
+
+
+class RequestDataset(Dataset):
+    """Indexed by a *list* of request indices, so one ``__getitem__`` returns a whole batch."""
+
+    def __init__(self, tensors: Mapping[str, torch.Tensor]) -> None:
+        self.tensors = dict(tensors)
+        self.n = len(next(iter(self.tensors.values())))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, rows: Sequence[int]) -> dict[str, torch.Tensor]:
+        index = torch.as_tensor(rows)
+        return {k: v[index] for k, v in self.tensors.items()}
+
+
+@register_data("video_synthetic", description="Simulated short-video sessions with stale pXTR, drift and network effects (offline default)")
+class VideoSyntheticData(L.LightningDataModule):
+    """Simulator knobs (see :class:`~edgerank.data.video_simulator.SimConfig`) plus shapes and split."""
+
+    def __init__(
+        self,
+        features: Mapping[str, Any] | None = None,
+        max_candidates: int = 50,
+        seq_len: int = 20,
+        num_users: int = 600,
+        num_videos: int = 1500,
+        num_categories: int = 12,
+        sessions_per_user: int = 3,
+        requests_per_session: Sequence[int] = (3, 7),
+        candidates: Sequence[int] = (20, 50),
+        watched_per_request: int = 6,
+        drift: float = 1.0,
+        network_effect: float = 1.0,
+        position_effect: float = 1.0,
+        time_gap_effect: float = 1.0,
+        pxtr_noise: float = 0.5,
+        stale_seconds: float = 300.0,
+        test_fraction: float = 0.2,
+        val_fraction: float = 0.1,
+        batch_size: int = 128,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.groups = check_groups(features)
+        for name, value in (("max_candidates", max_candidates), ("seq_len", seq_len), ("batch_size", batch_size)):
+            if int(value) < 1:
+                raise ConfigError(name, f"must be a positive integer, got {value}")
+        if not 0.0 < test_fraction < 1.0:
+            raise ConfigError("test_fraction", f"must be in (0, 1), got {test_fraction}")
+        if not 0.0 <= val_fraction < 1.0:
+            raise ConfigError("val_fraction", f"must be in [0, 1), got {val_fraction}")
+        for name, pair in (("requests_per_session", requests_per_session), ("candidates", candidates)):
+            if len(list(pair)) != 2:
+                raise ConfigError(name, f"must be [min, max], got {list(pair)}")
+        if int(candidates[1]) > int(max_candidates):
+            raise ConfigError("candidates", f"max {candidates[1]} exceeds max_candidates={max_candidates}")
+        self.sim = SimConfig(
+            num_users=int(num_users),
+            num_videos=int(num_videos),
+            num_categories=int(num_categories),
+            sessions_per_user=int(sessions_per_user),
+            requests_per_session=(int(requests_per_session[0]), int(requests_per_session[1])),
+            candidates=(int(candidates[0]), int(candidates[1])),
+            watched_per_request=int(watched_per_request),
+            drift=float(drift),
+            network_effect=float(network_effect),
+            position_effect=float(position_effect),
+            time_gap_effect=float(time_gap_effect),
+            pxtr_noise=float(pxtr_noise),
+            stale_seconds=float(stale_seconds),
+            seed=int(seed),
+        )
+        self.max_candidates, self.seq_len = int(max_candidates), int(seq_len)
+        self.test_fraction, self.val_fraction = float(test_fraction), float(val_fraction)
+        self.batch_size, self.seed = int(batch_size), int(seed)
+        self.spec: VideoSpec | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.spec is not None:
+            return
+        requests, _ = simulate(self.sim)
+        arrays = encode_requests(requests, self.max_candidates, self.seq_len, self.sim.num_videos, self.sim.num_categories)
+        sessions = np.array([r.session for r in requests])
+        order = np.random.default_rng(self.seed).permutation(sessions.max() + 1)
+        n_test = max(1, round(len(order) * self.test_fraction))
+        n_val = max(1, round((len(order) - n_test) * self.val_fraction)) if self.val_fraction > 0 else 0
+        split_of = np.zeros(len(order), dtype=np.int64)  # 0 train, 1 val, 2 test
+        split_of[order[:n_test]], split_of[order[n_test : n_test + n_val]] = 2, 1
+        which = split_of[sessions]
+        tensors = {k: torch.from_numpy(v) for k, v in arrays.items()}
+        self._splits = {
+            name: RequestDataset({k: v[torch.from_numpy(np.flatnonzero(which == code))] for k, v in tensors.items()})
+            for name, code in (("train", 0), ("val", 1 if n_val else 2), ("test", 2))
+        }
+        self.spec = VideoSpec(
+            num_videos=self.sim.num_videos,
+            num_categories=self.sim.num_categories,
+            max_candidates=self.max_candidates,
+            seq_len=self.seq_len,
+            groups=dict(self.groups),
+            simulator=self.sim.to_dict(),
+        )
+
+    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        data = self._splits[split]
+        generator = torch.Generator().manual_seed(self.seed)
+        sampler = RandomSampler(data, generator=generator) if shuffle else SequentialSampler(data)
+        return DataLoader(data, sampler=BatchSampler(sampler, self.batch_size, drop_last=False), batch_size=None)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")
+
+    def parity_samples(self, n: int, seed: int = 0) -> list[dict[str, np.ndarray]]:
+        """Held-out test requests (batch 1), only the inputs of the enabled feature groups."""
+        assert self.spec is not None, "call setup() first"
+        test = self._splits["test"].tensors
+        rows = np.random.default_rng(seed).choice(len(self._splits["test"]), size=n, replace=n > len(self._splits["test"]))
+        names = self.spec.input_names
+        return [{k: test[k][r : r + 1].numpy() for k in names} for r in rows]
+
+
+__all__ = ["VideoSpec", "VideoSyntheticData"]

@@ -1,0 +1,83 @@
+"""``ta_mmoe``: Kuaishou's on-device re-ranker (CIKM 2022).
+
+Candidate features -> target attention of each candidate over the real-time watched sequence
+(with the engineered pair features in the attention) -> multi-task Mixture-of-Experts: shared
+experts, one softmax gate per task, one tower per task (has_next, effective_view, like).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from edgerank.data.video import VideoSpec
+from edgerank.data.video_features import TASKS
+from edgerank.errors import ConfigError
+from edgerank.models.video_blocks import (
+    TargetAttention,
+    TaskHeads,
+    VideoEncoder,
+    VideoRerankNet,
+    mlp,
+    positive,
+    positive_list,
+)
+from edgerank.registry import register_model
+
+
+class MMoE(nn.Module):
+    """Shared experts mixed per task by a softmax gate over the experts."""
+
+    def __init__(self, in_dim: int, num_experts: int, expert_hidden: Sequence[int], expert_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.experts = nn.ModuleList(
+            mlp([in_dim, *expert_hidden, expert_dim], dropout, last_activation=True) for _ in range(num_experts)
+        )
+        self.gates = nn.ModuleDict({t: nn.Linear(in_dim, num_experts) for t in TASKS})
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        experts = torch.stack([e(x) for e in self.experts], dim=-1)  # [B, M, D, E]
+        return {t: (experts * torch.softmax(self.gates[t](x), dim=-1).unsqueeze(-2)).sum(-1) for t in TASKS}
+
+
+@register_model("ta_mmoe", description="Target attention over the real-time sequence + multi-task MMoE (Kuaishou on-device re-ranker)")
+class TargetAttentionMMoE(VideoRerankNet):
+    def __init__(
+        self,
+        spec: VideoSpec,
+        embed_dim: int = 8,
+        attention_hidden: int = 16,
+        attention_dim: int = 16,
+        num_experts: int = 4,
+        expert_hidden: Sequence[int] = (64,),
+        expert_dim: int = 32,
+        tower_hidden: Sequence[int] = (16,),
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__(spec)
+        positive("embed_dim", embed_dim)
+        positive("attention_hidden", attention_hidden)
+        positive("attention_dim", attention_dim)
+        positive("num_experts", num_experts)
+        positive("expert_dim", expert_dim)
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError("dropout", f"must be in [0, 1), got {dropout}")
+        self.encoder = VideoEncoder(spec, embed_dim)
+        enc = self.encoder
+        self.attention = (
+            TargetAttention(enc.cand_dim, enc.seq_dim, enc.pair_dim, attention_hidden, attention_dim)
+            if enc.has_sequence
+            else None
+        )
+        in_dim = enc.cand_dim + (attention_dim if enc.has_sequence else 0)
+        self.mmoe = MMoE(in_dim, num_experts, positive_list("expert_hidden", expert_hidden), expert_dim, dropout)
+        self.heads = TaskHeads(expert_dim, positive_list("tower_hidden", tower_hidden), dropout)
+
+    def forward(self, **x: torch.Tensor) -> dict[str, torch.Tensor]:
+        cand = self.encoder.candidates(x)
+        if self.attention is not None:
+            keys = self.encoder.sequence(x)
+            cand = torch.cat([cand, self.attention(cand, keys, x["seq_mask"], self.encoder.pairs(x))], dim=-1)
+        return self.heads(self.mmoe(cand))

@@ -1,0 +1,158 @@
+"""``dcn_v2``: Deep & Cross Network v2 (Wang et al., "DCN V2", WWW 2021) as a video re-ranker.
+
+Same inputs as ``ta_mmoe`` (through edgerank's :class:`VideoEncoder`), so a comparison with the
+built-in models is about the architecture only: each candidate's vector, plus its target
+attention over the real-time watched sequence, is the input ``x0`` of
+
+- a cross network of ``cross_layers`` layers ``x_{l+1} = x0 * (W_l x_l + b_l) + x_l``, which
+  learns bounded-degree feature crosses explicitly (e.g. "pXTR high *and* preload slow"), and
+- a deep MLP, either next to it (``structure: parallel``, heads see ``[cross, deep]``) or on top
+  of it (``structure: stacked``),
+
+then one tower per task (has_next, effective_view, like) via edgerank's :class:`TaskHeads`.
+
+Written for litert-torch (see the lowering pitfalls in edgerank's DESIGN notes): every weight
+is its own ``nn.Linear`` (the low-rank ``W = U V^T`` is two ``nn.Linear``, never a weight
+sliced inside ``forward``), the layer loop is static, and no op depends on the data's values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from edgerank.errors import ConfigError
+from edgerank.models.video_blocks import TargetAttention, TaskHeads, VideoEncoder, VideoRerankNet, mlp
+from edgerank.registry import register_model
+
+if TYPE_CHECKING:  # only for the annotation; the spec object comes from the data plugin
+    from edgerank.data.video import VideoSpec
+
+STRUCTURES = ("parallel", "stacked")
+
+
+def _positive(name: str, value: object) -> int:
+    """``value`` as a positive int, else a ConfigError under the key the user wrote."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(name, f"must be a positive integer, got {value!r}")
+    return value
+
+
+def _positive_list(name: str, values: Sequence[int], allow_empty: bool = True) -> list[int]:
+    """A list of positive ints (Hydra hands lists over as plain lists after ``to_container``)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise ConfigError(name, f"must be a list of positive integers, got {values!r}")
+    values = list(values)
+    if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+        raise ConfigError(name, f"must be a list of positive integers, got {values}")
+    if not values and not allow_empty:
+        raise ConfigError(name, "must list at least one layer size")
+    return values
+
+
+class CrossLayer(nn.Module):
+    """One DCN-v2 cross layer: ``x0 * (W x + b) + x``, with ``W`` full (d x d) or ``U V^T``.
+
+    The low-rank form is two separate ``nn.Linear`` layers (d -> r -> d), which both saves
+    weights on a phone (2dr instead of d^2) and avoids slicing weights inside ``forward``.
+    """
+
+    def __init__(self, dim: int, low_rank: int | None) -> None:
+        super().__init__()
+        if low_rank is None:
+            self.transform: nn.Module = nn.Linear(dim, dim)
+        else:
+            self.transform = nn.Sequential(nn.Linear(dim, low_rank, bias=False), nn.Linear(low_rank, dim))
+
+    def forward(self, x0: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return x0 * self.transform(x) + x
+
+
+class CrossNetwork(nn.Module):
+    """``cross_layers`` cross layers over the last dimension; shape-preserving ``[..., d]``."""
+
+    def __init__(self, dim: int, num_layers: int, low_rank: int | None = None) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(CrossLayer(dim, low_rank) for _ in range(num_layers))
+
+    def forward(self, x0: torch.Tensor) -> torch.Tensor:
+        x = x0
+        for layer in self.layers:  # static depth: unrolled at export
+            x = layer(x0, x)
+        return x
+
+
+@register_model("dcn_v2", description="DCN-v2 cross network + deep MLP over the video inputs, multi-task heads (plugin example)")
+class DCNv2(VideoRerankNet):
+    """DCN-v2 re-ranker: ``forward(**inputs) -> {task: logits [B, M]}``.
+
+    Subclassing :class:`VideoRerankNet` is what makes it a drop-in video model: ``on_device()``
+    wraps it in edgerank's ``RerankGraph`` (named keyword inputs, probabilities, 0 at padded
+    slots), which the exporter converts and the parity check runs, and the rankers score it
+    through ``PointwiseScorer``.
+    """
+
+    def __init__(
+        self,
+        spec: "VideoSpec",
+        embed_dim: int = 8,
+        attention_hidden: int = 32,
+        attention_dim: int = 32,
+        cross_layers: int = 3,
+        low_rank: int | None = None,
+        deep_hidden: Sequence[int] = (64, 32),
+        structure: str = "parallel",
+        tower_hidden: Sequence[int] = (16,),
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__(spec)
+        _positive("embed_dim", embed_dim)
+        _positive("attention_hidden", attention_hidden)
+        _positive("attention_dim", attention_dim)
+        _positive("cross_layers", cross_layers)
+        if low_rank is not None:
+            _positive("low_rank", low_rank)
+        deep_hidden = _positive_list("deep_hidden", deep_hidden, allow_empty=structure == "parallel")
+        tower_hidden = _positive_list("tower_hidden", tower_hidden)
+        if structure not in STRUCTURES:
+            raise ConfigError("structure", f"must be one of {', '.join(STRUCTURES)}, got {structure!r}")
+        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ConfigError("dropout", f"must be in [0, 1), got {dropout!r}")
+        self.structure = structure
+
+        self.encoder = VideoEncoder(spec, embed_dim)
+        enc = self.encoder
+        # Without a watched sequence (rts and fe off) there is nothing to attend over.
+        self.attention = (
+            TargetAttention(enc.cand_dim, enc.seq_dim, enc.pair_dim, attention_hidden, attention_dim)
+            if enc.has_sequence
+            else None
+        )
+        x0_dim = enc.cand_dim + (attention_dim if enc.has_sequence else 0)
+        self.cross = CrossNetwork(x0_dim, cross_layers, low_rank)
+        if structure == "parallel":
+            self.deep = mlp([x0_dim, *deep_hidden], dropout, last_activation=True) if deep_hidden else None
+            head_dim = x0_dim + (deep_hidden[-1] if deep_hidden else 0)
+        else:
+            self.deep = mlp([x0_dim, *deep_hidden], dropout, last_activation=True)
+            head_dim = deep_hidden[-1]
+        self.heads = TaskHeads(head_dim, tower_hidden, dropout)
+
+    def x0(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``[B, M, d]``: candidate features, plus what the candidate found in the watched list."""
+        cand = self.encoder.candidates(x)
+        if self.attention is None:
+            return cand
+        keys = self.encoder.sequence(x)
+        return torch.cat([cand, self.attention(cand, keys, x["seq_mask"], self.encoder.pairs(x))], dim=-1)
+
+    def forward(self, **x: torch.Tensor) -> dict[str, torch.Tensor]:
+        x0 = self.x0(x)
+        crossed = self.cross(x0)
+        if self.structure == "stacked":
+            return self.heads(self.deep(crossed))
+        parts = [crossed] if self.deep is None else [crossed, self.deep(x0)]
+        return self.heads(torch.cat(parts, dim=-1))

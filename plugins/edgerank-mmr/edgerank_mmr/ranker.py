@@ -1,0 +1,141 @@
+"""``mmr``: diversity-aware re-ranking by maximal marginal relevance (Carbonell & Goldstein, 1998).
+
+Position by position, the ranker places the unplaced valid candidate j maximising
+
+    lam * relevance_j - (1 - lam) * max_{k placed} sim(j, k)
+
+with ``relevance_j = alpha * p_effective_view_j + beta * p_like_j`` from the model's scorer at the
+empty context (one scoring per candidate, like ``greedy``) and ``sim(j, k) = 1`` when the two
+candidates share a category (the ``cand_cat`` input), else 0. ``lam = 1`` is the greedy order;
+smaller ``lam`` spreads categories: a candidate whose category is already on the list loses
+``1 - lam``. Once every category present is on the list, all candidates carry the same penalty
+and the order falls back to relevance.
+
+Graph-friendly like edgerank's own rankers: the loop over ``list_size`` is static (unrolled at
+export, so the ranker ships inside the model's ``.tflite``), the pick is computed with
+comparisons and sums (no ``F.one_hot``, no data-dependent branch, no int64 inputs), and ties
+are broken deterministically towards the lower candidate slot, in PyTorch and ``.tflite`` alike.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from edgerank.errors import ConfigError
+from edgerank.rankers.base import Ranker
+from edgerank.rankers.scorer import ContextScorer
+from edgerank.registry import register_ranker
+
+log = logging.getLogger(__name__)
+
+BLOCKED = -1.0e9  # key of a candidate that cannot be placed (already placed, or padding)
+HAS_NEXT, EFFECTIVE_VIEW, LIKE = 0, 1, 2  # task order of the scorer's probabilities
+
+
+@register_ranker("mmr", description="Maximal marginal relevance over categories: lam*relevance - (1-lam)*same-category (plugin example)")
+class MMRRanker(Ranker):
+    """MMR over the candidates' categories; see the module docstring for the objective.
+
+    Exported outputs: ``ranked`` ``[1, n]`` int32 slots (-1 once the valid candidates run
+    out), ``gains`` ``[1, n]`` the ListReward each placed item adds under the model (with the
+    survival probability of the items before it, at the empty context), ``list_reward`` ``[1]``
+    their sum, and ``mmr_score`` ``[1, n]`` the MMR objective of each pick. The parity check
+    compares lists through ``mmr_score``: two different picks whose MMR scores agree within
+    float error are a near tie, not a divergence.
+    """
+
+    ranked_lists = {"ranked": "mmr_score"}
+
+    def __init__(
+        self,
+        scorer: ContextScorer,
+        list_size: int = 10,
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        lam: float = 0.7,
+        category_input: str = "cand_cat",
+        mask_input: str = "cand_mask",
+    ) -> None:
+        super().__init__(scorer, list_size, alpha, beta, mask_input)
+        # ``lambda`` is a Python keyword, so the option is ``lam`` (a keyword cannot be an argument).
+        if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not 0.0 <= lam <= 1.0:
+            raise ConfigError("lam", f"must be a number in [0, 1], got {lam!r}")
+        if not isinstance(category_input, str) or not category_input:
+            raise ConfigError("category_input", f"must name an input, got {category_input!r}")
+        self.lam = float(lam)
+        self.category_input = category_input
+        self._warned_no_category = False
+
+    def categories(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """``[M]`` float categories, or None (warned once) when the request carries none.
+
+        Without categories there is nothing to diversify on, so the ranker still returns the
+        relevance order instead of failing: e.g. ``features.static=false`` drops ``cand_cat``.
+        """
+        if self.category_input in inputs:
+            # float32 holds category ids exactly below 2^24; comparing floats avoids int ops.
+            return inputs[self.category_input].reshape(-1).to(torch.float32)
+        if not self._warned_no_category:
+            log.warning(
+                "mmr: the request has no '%s' input (inputs: %s); ranking by relevance only, "
+                "without diversity",
+                self.category_input,
+                ", ".join(sorted(inputs)),
+            )
+            self._warned_no_category = True
+        return None
+
+    def search(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        slots, gains, reward, _ = self.select(inputs)
+        return slots, gains, reward
+
+    def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        slots, gains, reward, mmr = self.select(inputs)
+        return {
+            "ranked": slots.to(torch.int32).reshape(1, -1),
+            "gains": gains.reshape(1, -1),
+            "list_reward": reward.reshape(1),
+            "mmr_score": mmr.reshape(1, -1),
+        }
+
+    def select(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The MMR list: ``(slots [n] (float in-graph, -1 = none), gains [n], reward, mmr [n])``."""
+        state = self.scorer.prepare(inputs)
+        probs = self.scorer.score(state, torch.zeros(1, self.scorer.context_dim))[0]  # [M, 3]
+        relevance = self.alpha * probs[:, EFFECTIVE_VIEW] + self.beta * probs[:, LIKE]
+        p_next = probs[:, HAS_NEXT]
+        valid = self.valid(inputs) > 0.5
+        categories = self.categories(inputs)
+        num_candidates = relevance.shape[0]
+        index = torch.arange(num_candidates, dtype=torch.float32)  # float: no int64 in the graph
+
+        placed = torch.zeros_like(relevance)
+        max_similarity = torch.zeros_like(relevance)
+        survive = torch.ones_like(relevance[:1]).sum()  # scalar 1.0
+        slots, gains, scores = [], [], []
+        for _ in range(self.list_size):  # static: unrolled at export
+            key = self.lam * relevance - (1.0 - self.lam) * max_similarity
+            key = torch.where(valid & (placed < 0.5), key, torch.full_like(key, BLOCKED))
+            best = key.max()
+            # Deterministic tie-break: the lowest slot among exact maxima, on both runtimes
+            # (argmax/topk make no promise about which of equal values they return).
+            pick = torch.where(key >= best, index, torch.full_like(index, float(num_candidates))).min()
+            live = (best > BLOCKED / 2).to(relevance.dtype)  # 0 once the valid candidates ran out
+            chosen = (index == pick).to(relevance.dtype) * live  # one-hot without F.one_hot
+            slots.append(live * pick + (live - 1.0))  # -1 when not live
+            gains.append(live * survive * (chosen * relevance).sum())
+            scores.append(live * best)
+            survive = survive * ((chosen * p_next).sum() + (1.0 - live))
+            placed = placed + chosen
+            if categories is not None:
+                category = (chosen * categories).sum()
+                same = (categories == category).to(relevance.dtype) * live
+                max_similarity = torch.maximum(max_similarity, same)
+        gains_t = torch.stack(gains)
+        return torch.stack(slots), gains_t, gains_t.sum(), torch.stack(scores)
+
+    def evaluations(self, num_valid: int) -> int:
+        """One scoring per valid candidate: the MMR loop reuses the empty-context scores."""
+        return num_valid
