@@ -118,7 +118,8 @@ def test_exported_ranker_returns_the_same_lists(scorer, make, tmp_path):
 def test_rankers_are_scored_against_ground_truth(scorer):
     """With a ground truth that pays for candidate slot order, a ranker that ignores the truth
     lands between a perfect order and the worst one; the cost is reported per request."""
-    from edgerank.training.rerank_eval import RankingRequest, evaluate_ranker
+    from edgerank.data.ranking import RankingRequest
+    from edgerank.training.rerank_eval import evaluate_ranker
 
     def truth(slots: np.ndarray, alpha: float = 1.0, beta: float = 1.0) -> float:  # 1/(1+slot), discounted
         return float(sum(1.0 / (1 + s) / (1 + i) for i, s in enumerate(slots) if s >= 0))

@@ -8,8 +8,9 @@ groups, the task also reads ``labels`` and the server scores ``cand_pxtr`` for t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import lightning as L
@@ -18,7 +19,9 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from edgerank.data.video_features import BY_NAME, TASKS, check_groups, encode_requests, input_names
+from edgerank.data.ranking import RankingRequest
 from edgerank.data.video_simulator import SimConfig, simulate
+from edgerank.data.video_truth import expected_list_reward
 from edgerank.errors import ConfigError
 from edgerank.registry import register_data
 
@@ -98,6 +101,8 @@ class VideoSyntheticData(L.LightningDataModule):
         val_fraction: float = 0.1,
         batch_size: int = 128,
         seed: int = 0,
+        rank_eval_requests: int = 500,
+        truth_rollouts: int = 8,
     ) -> None:
         super().__init__()
         self.groups = check_groups(features)
@@ -132,12 +137,16 @@ class VideoSyntheticData(L.LightningDataModule):
         self.max_candidates, self.seq_len = int(max_candidates), int(seq_len)
         self.test_fraction, self.val_fraction = float(test_fraction), float(val_fraction)
         self.batch_size, self.seed = int(batch_size), int(seed)
+        for name, value in (("rank_eval_requests", rank_eval_requests), ("truth_rollouts", truth_rollouts)):
+            if int(value) < 1:
+                raise ConfigError(name, f"must be a positive integer, got {value}")
+        self.rank_eval_requests, self.truth_rollouts = int(rank_eval_requests), int(truth_rollouts)
         self.spec: VideoSpec | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.spec is not None:
             return
-        requests, _ = simulate(self.sim)
+        requests, self._world = simulate(self.sim)
         arrays = encode_requests(requests, self.max_candidates, self.seq_len, self.sim.num_videos, self.sim.num_categories)
         sessions = np.array([r.session for r in requests])
         order = np.random.default_rng(self.seed).permutation(sessions.max() + 1)
@@ -146,6 +155,7 @@ class VideoSyntheticData(L.LightningDataModule):
         split_of = np.zeros(len(order), dtype=np.int64)  # 0 train, 1 val, 2 test
         split_of[order[:n_test]], split_of[order[n_test : n_test + n_val]] = 2, 1
         which = split_of[sessions]
+        self._test_requests = [r for r, code in zip(requests, which) if code == 2]
         tensors = {k: torch.from_numpy(v) for k, v in arrays.items()}
         self._splits = {
             name: RequestDataset({k: v[torch.from_numpy(np.flatnonzero(which == code))] for k, v in tensors.items()})
@@ -182,6 +192,20 @@ class VideoSyntheticData(L.LightningDataModule):
         rows = np.random.default_rng(seed).choice(len(self._splits["test"]), size=n, replace=n > len(self._splits["test"]))
         names = self.spec.input_names
         return [{k: test[k][r : r + 1].numpy() for k in names} for r in rows]
+
+    def ranking_requests(self) -> Iterator[RankingRequest]:
+        """The first ``rank_eval_requests`` test requests, each with the simulator's ground truth:
+        the true expected ListReward of any order (:func:`expected_list_reward`), estimated with
+        ``truth_rollouts`` feedback draws that every order of the request shares."""
+        assert self.spec is not None, "call setup() first"
+        test = self._splits["test"].tensors
+        for index, request in enumerate(self._test_requests[: self.rank_eval_requests]):
+            truth = partial(expected_list_reward, self.sim, self._world, request, rollouts=self.truth_rollouts, seed=index)
+            yield RankingRequest(
+                inputs={k: test[k][index : index + 1] for k in self.spec.input_names},
+                true_list_reward=lambda slots, alpha, beta, truth=truth: truth(slots, alpha, beta),
+                server_order=np.arange(len(request.cand_id)),  # candidates are kept in server order
+            )
 
 
 __all__ = ["VideoSpec", "VideoSyntheticData"]

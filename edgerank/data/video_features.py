@@ -121,6 +121,7 @@ def encode_requests(
         raise DataError("no requests to encode")
     out = {d.name: np.zeros([n, *d.shape(1, m_max, l_max)[1:]], dtype=d.dtype) for d in INPUTS}
     out["labels"] = np.zeros((n, m_max, t), np.float32)
+    out["exposed"] = np.zeros((n, m_max), np.float32)  # 1 on the watched head (training only)
     has_truth = all(_has(r, "true_prob") for r in requests)
     if has_truth:
         out["true_prob"] = np.zeros((n, m_max, t), np.float32)
@@ -159,6 +160,7 @@ def encode_requests(
         out["network_speed"][i, :m] = np.log(float(speed))
         out["cand_pxtr"][i, :m] = cand["cand_pxtr"]
         out["labels"][i, :m] = cand["labels"]
+        out["exposed"][i, : int(_field(request, "exposed")) if _has(request, "exposed") else 0] = 1.0
         if has_truth:
             out["true_prob"][i, :m] = np.asarray(_field(request, "true_prob"))
         out["seq_mask"][i, :k] = 1.0

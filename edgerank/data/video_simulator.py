@@ -8,7 +8,11 @@ at the next request.
 
 Labels: every candidate of a request is labelled ``has_next`` / ``effective_view`` / ``like`` by
 drawing from its ground-truth probability *at the request's moment* (a full-feedback log, which
-only a simulator can afford; the watched items' labels are the very same draws). The true
+only a simulator can afford). The watched head is the exception, because it really was watched
+in order: item k is labelled from its truth *after* items 0..k-1 of the same list (their
+feedback, the time they took, the positions they used), and ``Request.exposed`` says how long
+that head is. This in-list context is what generative re-rankers model (see
+:mod:`edgerank.data.video_truth` for scoring any order against this ground truth). The true
 probabilities are kept so rankers can later be scored against ground truth.
 
 Ground truth, per task t (logit):
@@ -125,6 +129,7 @@ class Request:
     seq_pxtr: np.ndarray  # [n, T]
     seq_time_gap: np.ndarray  # [n] seconds between the watched exposure and this request
     seq_pos_gap: np.ndarray  # [n] exposures between the watched item and this request
+    exposed: int = 0  # length of the watched head (slots 0..exposed-1, labelled in list context)
     extras: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -261,6 +266,10 @@ def _session(
         )
         stopped = False
         for k in range(min(cfg.watched_per_request, m)):
+            if k > 0:  # watched after the items above it: their feedback, time and positions count
+                truth[k] = sigmoid(true_logits(cfg, world, user, videos[k : k + 1], preload[k : k + 1], history, now, position))[0]
+                labels[k] = (rng.random(len(TASKS)) < truth[k]).astype(np.float32)
+            out[-1].exposed = k + 1
             ev = labels[k, 1] > 0
             history.append(Watched(int(videos[k]), now, position, labels[k].copy(), pxtr[k].copy()))
             watch = world.duration[videos[k]] * (rng.uniform(0.6, 1.0) if ev else rng.uniform(0.05, 0.3))

@@ -75,9 +75,13 @@ class TargetAttentionMMoE(VideoRerankNet):
         self.mmoe = MMoE(in_dim, num_experts, positive_list("expert_hidden", expert_hidden), expert_dim, dropout)
         self.heads = TaskHeads(expert_dim, positive_list("tower_hidden", tower_hidden), dropout)
 
-    def forward(self, **x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def features(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Candidate vectors with their target attention over the watched sequence: ``[B, M, D]``."""
         cand = self.encoder.candidates(x)
         if self.attention is not None:
             keys = self.encoder.sequence(x)
             cand = torch.cat([cand, self.attention(cand, keys, x["seq_mask"], self.encoder.pairs(x))], dim=-1)
-        return self.heads(self.mmoe(cand))
+        return cand
+
+    def forward(self, **x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.heads(self.mmoe(self.features(x)))

@@ -39,7 +39,8 @@ class RerankModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters(ignore=["net", "spec", "optimizer"])
         self.net = net
-        self.input_names = list(spec.input_names)
+        # model inputs, plus what a model reads only in training (the exposed head for ta_mmoe_ctx)
+        self.input_names = [*spec.input_names, *getattr(net, "training_inputs", ())]
         self.optimizer_factory = optimizer
         weights = {t: 1.0 for t in TASKS} | dict(task_weights or {})
         unknown = sorted(set(weights) - set(TASKS))

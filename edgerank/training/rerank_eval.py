@@ -1,26 +1,18 @@
 """Scoring rankers against ground truth, not against the model's own belief.
 
-A data plugin that can (a simulator) yields :class:`RankingRequest` objects carrying a function
+A data plugin that can (a simulator) yields :class:`~edgerank.data.ranking.RankingRequest` objects carrying a function
 that returns the *true* expected ListReward of any order of the request's candidates. The
 ranker's list is compared with the server's order and a random order on the same requests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 import numpy as np
-import torch
 
+from edgerank.data.ranking import RankingRequest
 from edgerank.rankers.base import Ranker
-
-
-@dataclass
-class RankingRequest:
-    inputs: dict[str, torch.Tensor]  # batch-1 model inputs
-    true_list_reward: Callable[[np.ndarray, float, float], float]  # (slots in display order, alpha, beta) -> truth
-    server_order: np.ndarray  # candidate slots in the server's order
 
 
 def evaluate_ranker(ranker: Ranker, requests: Iterable[RankingRequest], seed: int = 0) -> dict[str, float]:
