@@ -23,7 +23,9 @@ def test_bench_prints_latency_and_size_json(run, tmp_path):
     for runtime in result["latency_ms"].values():
         assert set(runtime) == {"1", "2"} and all(runtime[t]["p50"] <= runtime[t]["p95"] for t in runtime)
     assert set(result["torch_over_tflite_p50"]) == {"1", "2"}
-    assert result["size_bytes"]["int8"] < result["size_bytes"]["float32"] and 0 < result["size_bytes"]["int8_over_float32"] < 1
+    assert result["model_bytes"]["int8"] < result["model_bytes"]["float32"] == result["size_bytes"]
+    assert 0 < result["model_bytes"]["int8_over_float32"] < 1
+    assert result["tflite_p50_us"] > 0 and result["speedup"] == pytest.approx(result["torch_p50_us"] / result["tflite_p50_us"], rel=0.01)
     assert result["request_source"].startswith("held-out parity requests")
     assert result["peak_memory_mb"] == {}
 
@@ -45,7 +47,9 @@ def test_bench_full_with_memory_and_peers_note(run, tmp_path):
     for runtime in result["latency_ms"].values():
         assert set(runtime) == {"1", "2"} and all(runtime[t]["p50"] <= runtime[t]["p95"] for t in runtime)
     assert set(result["torch_over_tflite_p50"]) == {"1", "2"}
-    assert result["size_bytes"]["int8"] < result["size_bytes"]["float32"] and 0 < result["size_bytes"]["int8_over_float32"] < 1
+    assert result["model_bytes"]["int8"] < result["model_bytes"]["float32"] == result["size_bytes"]
+    assert 0 < result["model_bytes"]["int8_over_float32"] < 1
+    assert result["tflite_p50_us"] > 0 and result["speedup"] == pytest.approx(result["torch_p50_us"] / result["tflite_p50_us"], rel=0.01)
     for probe in result["peak_memory_mb"].values():
         assert "error" not in probe and probe["peak_rss_mb"] >= probe["baseline_rss_mb"] > 0
     assert {"onnxruntime", "executorch"} <= set(result["peers"])

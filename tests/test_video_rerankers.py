@@ -99,3 +99,14 @@ def test_adaptive_beam_reranker_end_to_end(make_cfg, tmp_path):
     assert set(manifest["signatures"]) == {"prepare", "step", "step_single"}
     assert manifest["ranker"] == {"name": "adaptive_beam", "list_size": 5, "alpha": 1.0, "beta": 1.0, "beam_size": 4, "threshold": 0.9}
     assert manifest["metrics"]["rerank/evals_per_request"] == metrics["rerank/evals_per_request"]
+
+    # the benchmark times the artifact against the same search exported as plain beam search
+    from edgerank.bench.core import benchmark
+
+    result = benchmark(tmp_path, n_requests=30, threads=(1,), warmup=5, memory=False)
+    assert result["tflite_p50_us"] > 0 and result["torch_p50_us"] > 0 and result["speedup"] > 0
+    assert result["size_bytes"] == manifest["size_bytes"]
+    versus = result["adaptive_vs_beam"]
+    assert versus["beam_p50_us"] > 0 and versus["adaptive_p50_us"] > 0
+    assert versus["latency_saved"] == pytest.approx(1 - versus["adaptive_p50_us"] / versus["beam_p50_us"], abs=2e-3)
+    assert versus["adaptive_evals_per_request"] <= versus["beam_evals_per_request"]

@@ -88,7 +88,7 @@ def benchmark(
         "requests": len(requests),
         "request_source": origin,
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "python": platform.python_version()},
-        "size_bytes": {},
+        "model_bytes": {},
         "latency_ms": {},
         "peak_memory_mb": {},
     }
@@ -100,7 +100,7 @@ def benchmark(
         graph = load_graph(run_dir)
     for variant, directory in found.items():
         model_path = directory / MODEL_FILE
-        result["size_bytes"][variant] = model_path.stat().st_size
+        result["model_bytes"][variant] = model_path.stat().st_size
         for t in threads:
             call = _tflite_call(Interpreter(model_path=str(model_path), num_threads=t), graph)
             if call is None:
@@ -109,7 +109,8 @@ def benchmark(
             result["latency_ms"].setdefault(f"tflite_{variant}", {})[str(t)] = time_requests(call, requests, warmup)
     for variant in found:
         if variant != "float32":
-            result["size_bytes"][f"{variant}_over_float32"] = round(result["size_bytes"][variant] / result["size_bytes"]["float32"], 4)
+            result["model_bytes"][f"{variant}_over_float32"] = round(result["model_bytes"][variant] / result["model_bytes"]["float32"], 4)
+    result["size_bytes"] = result["model_bytes"]["float32"]
 
     float_stats = result["latency_ms"].get("tflite_float32")
     if graph is not None and isinstance(float_stats, dict):
@@ -134,6 +135,17 @@ def benchmark(
         result["torch_over_tflite_p50"] = ratios
     elif graph is None:
         result["torch_eager"] = f"skipped: no {REFERENCE_DIR}/{GRAPH_FILE} (export with export.save_reference=true)"
+
+    if isinstance(float_stats, dict) and "1" in float_stats:  # headline figures, 1 thread, float model
+        result["tflite_p50_us"] = round(float_stats["1"]["p50"] * 1000, 1)
+        torch_stats = result["latency_ms"].get("torch_eager", {}).get("1")
+        if torch_stats:
+            result["torch_p50_us"] = round(torch_stats["p50"] * 1000, 1)
+            result["speedup"] = round(torch_stats["p50"] / float_stats["1"]["p50"], 3)
+    if graph is not None and hasattr(graph, "signatures") and hasattr(graph, "ranker"):
+        from edgerank.bench.adaptive import adaptive_vs_beam
+
+        result["adaptive_vs_beam"] = adaptive_vs_beam(graph, found["float32"] / MODEL_FILE, requests, warmup)
 
     if peers is not None:  # --peers: the same graph on ONNX Runtime and ExecuTorch, same requests, 1 thread
         from edgerank.bench.peers import run_peers

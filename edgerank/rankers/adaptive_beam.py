@@ -108,9 +108,14 @@ class AdaptiveBeamGraph(nn.Module):
         signatures = {name: eager(module) for name, module in self.signatures().items()}
         return self._result(drive(signatures, sample, self.ranker.list_size, self.ranker.threshold))
 
+    def __getstate__(self) -> dict[str, Any]:  # signature runners are per process: never pickled
+        return {k: v for k, v in super().__getstate__().items() if k not in ("_runners_of", "_runners")}
+
     def run_exported(self, interpreter: Any, sample: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        signatures = {name: interpreter.get_signature_runner(name) for name in self.signatures()}
-        return self._result(drive(signatures, sample, self.ranker.list_size, self.ranker.threshold))
+        if getattr(self, "_runners_of", None) is not interpreter:  # build the runners once per interpreter
+            self._runners_of = interpreter
+            self._runners = {name: interpreter.get_signature_runner(name) for name in self.signatures()}
+        return self._result(drive(self._runners, sample, self.ranker.list_size, self.ranker.threshold))
 
 
 def eager(module: nn.Module) -> Signature:

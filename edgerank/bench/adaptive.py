@@ -1,0 +1,47 @@
+"""Does adaptive beam search save time on the device, not only model evaluations?
+
+For an adaptive-beam artifact the benchmark also exports the *same* ranker as plain beam search
+(one unrolled signature, the fastest form of the full search) and times both ``.tflite`` files
+on the same requests, 1 thread: the adaptive loop pays per-signature call overhead, the unrolled
+graph pays for every position at full width, and only the measurement says which wins.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgerank.bench.timing import time_requests
+
+
+def adaptive_vs_beam(graph: Any, adaptive_model: Path, requests: Sequence[Mapping[str, np.ndarray]], warmup: int) -> dict[str, Any]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgerank.export.convert import to_tflite
+    from edgerank.rankers.beam import BeamSearchRanker
+
+    ranker = graph.ranker
+    beam = BeamSearchRanker(ranker.scorer, ranker.list_size, ranker.alpha, ranker.beta, ranker.beam_size, ranker.mask_input).eval()
+    adaptive = Interpreter(model_path=str(adaptive_model), num_threads=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        beam_path = to_tflite(beam, requests[0], Path(tmp) / "beam.tflite")
+        beam_runner = Interpreter(model_path=str(beam_path), num_threads=1).get_signature_runner()
+        beam_stats = time_requests(lambda r: beam_runner(**r), requests, warmup)
+        beam_size = beam_path.stat().st_size
+    adaptive_stats = time_requests(lambda r: graph.run_exported(adaptive, r), requests, warmup)
+    valid = [int(np.sum(r[ranker.mask_input] > 0.5)) for r in requests]
+    adaptive_evals = [int(graph.run_exported(adaptive, r)["evaluations"][0]) for r in requests]
+    return {
+        "threshold": ranker.threshold,
+        "beam_size": ranker.beam_size,
+        "beam_p50_us": round(beam_stats["p50"] * 1000, 1),
+        "adaptive_p50_us": round(adaptive_stats["p50"] * 1000, 1),
+        "latency_saved": round(1.0 - adaptive_stats["p50"] / beam_stats["p50"], 4),
+        "beam_evals_per_request": float(np.mean([beam.evaluations(v) for v in valid])),
+        "adaptive_evals_per_request": float(np.mean(adaptive_evals)),
+        "beam_size_bytes": beam_size,
+    }
