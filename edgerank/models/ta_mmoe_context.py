@@ -15,7 +15,7 @@ before it; every other candidate is labelled at the request's moment, i.e. with 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -23,6 +23,7 @@ from torch import nn
 from edgerank.data.video import VideoSpec
 from edgerank.data.video_features import TASKS
 from edgerank.models.ta_mmoe import TargetAttentionMMoE
+from edgerank.errors import ConfigError
 from edgerank.models.video_blocks import positive
 from edgerank.registry import register_model
 
@@ -31,27 +32,16 @@ from edgerank.registry import register_model
 class ContextualTAMMoE(TargetAttentionMMoE):
     training_inputs = ("exposed",)  # batches carry it; the exported graphs do not take it
 
-    def __init__(
-        self,
-        spec: VideoSpec,
-        context_dim: int = 8,
-        embed_dim: int = 8,
-        attention_hidden: int = 16,
-        attention_dim: int = 16,
-        num_experts: int = 4,
-        expert_hidden: Sequence[int] = (64,),
-        expert_dim: int = 32,
-        tower_hidden: Sequence[int] = (16,),
-        dropout: float = 0.0,
-    ) -> None:
-        super().__init__(
-            spec, embed_dim, attention_hidden, attention_dim, num_experts, expert_hidden, expert_dim, tower_hidden, dropout
-        )
+    def __init__(self, spec: VideoSpec, context_dim: int = 8, **ta_mmoe_options: Any) -> None:
+        super().__init__(spec, **ta_mmoe_options)
         self.context_dim = positive("context_dim", context_dim)
+        if context_dim < 2:
+            raise ConfigError("context_dim", f"needs at least 2 (learned part + the count column), got {context_dim}")
         in_dim = self.mmoe.gates[TASKS[0]].in_features
         first = self.mmoe.experts[0][0].out_features
         self.item_projection = nn.Linear(in_dim, context_dim - 1)
         self.context_experts = nn.ModuleList(nn.Linear(context_dim, first, bias=False) for _ in self.mmoe.experts)
+        num_experts = len(self.mmoe.experts)
         self.context_gates = nn.ModuleDict({t: nn.Linear(context_dim, num_experts, bias=False) for t in TASKS})
 
     # -- shared pieces ---------------------------------------------------------------------------
