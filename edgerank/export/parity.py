@@ -87,8 +87,10 @@ def check_parity(
 
     ``graph.ranked_lists`` (``{list_output: score_output}``) names the list outputs. A list that
     differs is a near tie when, at every differing position, the two sides' scores agree within
-    ``tie_tolerance`` (default: ``tolerance``): each side picked an item whose score equals the
-    other's pick, and the score outputs themselves are held to ``tolerance`` anyway.
+    ``tie_tolerance`` (default: ``tolerance``), or when the graph reports PyTorch's smallest
+    top-k margin (``graph.tie_margin_output``) and that margin was below ``tie_tolerance``: the
+    search met a choice closer than float error, so the other runtime's list is just as right.
+    Float errors are measured on the other requests (a near tie's scores differ legitimately).
     """
     tie_tolerance = tolerance if tie_tolerance is None else tie_tolerance
     ranked: dict[str, str] = dict(getattr(graph, "ranked_lists", {}))
@@ -103,17 +105,30 @@ def check_parity(
     outputs: dict[str, OutputParity] = {}
     identical = near_ties = divergent = 0
     graph = graph.eval()
+    margin_output = getattr(graph, "tie_margin_output", None)
     for sample in samples:
         expected = reference(sample)
         actual = exported(sample)
         missing = sorted(set(expected) - set(actual))
         if missing:
             raise AssertionError(f"exported model lacks outputs {missing} (has {sorted(actual)})")
+        verdicts = [
+            compare_lists(expected[name], expected[score], actual[name], actual[score], tie_tolerance)
+            for name, score in ranked.items()
+        ]
+        if DIVERGENT in verdicts and margin_output and float(np.min(expected[margin_output])) <= tie_tolerance:
+            # PyTorch itself had to choose between values closer than float error at some step
+            verdicts = [NEAR_TIE if v == DIVERGENT else v for v in verdicts]
+        identical += verdicts.count(IDENTICAL)
+        near_ties += verdicts.count(NEAR_TIE)
+        divergent += verdicts.count(DIVERGENT)
         for name, ref in expected.items():
             got = np.asarray(actual[name])
             stats = outputs.setdefault(name, OutputParity(dtype=str(got.dtype)))
             if got.shape != ref.shape:
                 raise AssertionError(f"output '{name}': shape {got.shape} in .tflite, {ref.shape} in PyTorch")
+            if NEAR_TIE in verdicts:  # both lists are right; their scores legitimately differ
+                continue
             if np.issubdtype(ref.dtype, np.floating):
                 err = np.abs(got.astype(np.float64) - ref)
                 stats.max_abs_err = max(stats.max_abs_err, float(err.max(initial=0.0)))
@@ -121,13 +136,6 @@ def check_parity(
                 stats.max_rel_err = max(stats.max_rel_err, float(rel.max(initial=0.0)))
             elif name not in ranked:
                 stats.mismatches += int(np.sum(got != ref))
-        for list_name, score_name in ranked.items():
-            verdict = compare_lists(
-                expected[list_name], expected[score_name], actual[list_name], actual[score_name], tie_tolerance
-            )
-            identical += verdict == IDENTICAL
-            near_ties += verdict == NEAR_TIE
-            divergent += verdict == DIVERGENT
     n = len(samples)
     float_errs = [o.max_abs_err for o in outputs.values()]
     max_abs = max(float_errs, default=0.0)

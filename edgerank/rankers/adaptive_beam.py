@@ -63,10 +63,12 @@ class AdaptiveBeamRanker(BeamSearchRanker):
         numpy_inputs = {k: v.numpy() for k, v in inputs.items()}
         return drive(signatures, numpy_inputs, self.list_size, self.threshold)
 
-    def search(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def search_with_margin(
+        self, inputs: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         ranking = self.rank(inputs)
         gains = torch.from_numpy(ranking.gains)
-        return torch.from_numpy(ranking.slots), gains, gains.sum()
+        return torch.from_numpy(ranking.slots), gains, gains.sum(), torch.tensor([ranking.margin])
 
     def on_device(self) -> "AdaptiveBeamGraph":
         return AdaptiveBeamGraph(self)
@@ -77,6 +79,7 @@ class AdaptiveBeamGraph(nn.Module):
     (the multi-signature protocol of :func:`edgerank.export.convert.to_tflite`)."""
 
     ranked_lists = {"ranked": "gains"}
+    tie_margin_output = "margin"
 
     def __init__(self, ranker: AdaptiveBeamRanker) -> None:
         super().__init__()
@@ -101,6 +104,7 @@ class AdaptiveBeamGraph(nn.Module):
             "ranked": ranking.slots.astype(np.int32)[None, :],
             "gains": ranking.gains.astype(np.float32)[None, :],
             "evaluations": np.array([ranking.evaluations], dtype=np.int32),
+            "margin": np.array([ranking.margin], dtype=np.float32),
         }
 
     @torch.no_grad()
@@ -128,9 +132,12 @@ def eager(module: nn.Module) -> Signature:
     return call
 
 
-def _beam_outputs(beams: Beams, parent: torch.Tensor, item: torch.Tensor, gain: torch.Tensor) -> dict[str, torch.Tensor]:
+def _beam_outputs(
+    beams: Beams, parent: torch.Tensor, item: torch.Tensor, gain: torch.Tensor, margin: torch.Tensor
+) -> dict[str, torch.Tensor]:
     out = {f"beam_{f}": getattr(beams, f) for f in BEAM_FIELDS}
-    out.update(parent=parent.to(torch.int32), item=item.to(torch.int32), gain=gain, stability=beams.stability().reshape(1))
+    out.update(parent=parent.to(torch.int32), item=item.to(torch.int32), gain=gain, margin=margin)
+    out["stability"] = beams.stability().reshape(1)
     return out
 
 

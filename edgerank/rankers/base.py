@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from edgerank.errors import ConfigError
-from edgerank.rankers.loop import Ranking
+from edgerank.rankers.loop import NO_TIE, Ranking
 from edgerank.rankers.scorer import ContextScorer
 
 TASK_ORDER = ("has_next", "effective_view", "like")
@@ -21,6 +21,7 @@ class Ranker(nn.Module):
     """
 
     ranked_lists = {"ranked": "gains"}  # for the parity check
+    tie_margin_output = "margin"  # PyTorch's smallest top-k margin per request (parity: near ties)
 
     def __init__(
         self, scorer: ContextScorer, list_size: int = 10, alpha: float = 1.0, beta: float = 1.0, mask_input: str = "cand_mask"
@@ -37,11 +38,26 @@ class Ranker(nn.Module):
         return inputs[self.mask_input].reshape(-1)
 
     def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
-        slots, gains, reward = self.search(inputs)
-        return {"ranked": slots.to(torch.int32).reshape(1, -1), "gains": gains.reshape(1, -1), "list_reward": reward.reshape(1)}
+        slots, gains, reward, margin = self.search_with_margin(inputs)
+        return {
+            "ranked": slots.to(torch.int32).reshape(1, -1),
+            "gains": gains.reshape(1, -1),
+            "list_reward": reward.reshape(1),
+            "margin": margin.reshape(1),
+        }
 
     def search(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        raise NotImplementedError
+        """Slots in display order, the gain at each position, and the list's ListReward."""
+        return self.search_with_margin(inputs)[:3]
+
+    def search_with_margin(
+        self, inputs: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`search` plus the smallest top-k margin the search met (the ``margin`` output,
+        which tells the parity check a near tie from a divergence). A ranker that cannot tell
+        overrides :meth:`search` instead and reports no tie."""
+        slots, gains, reward = self.search(inputs)
+        return slots, gains, reward, torch.full((1,), NO_TIE)
 
     def evaluations(self, num_valid: int) -> int:
         raise NotImplementedError
@@ -49,8 +65,9 @@ class Ranker(nn.Module):
     @torch.no_grad()
     def rank(self, inputs: dict[str, torch.Tensor]) -> Ranking:
         """Eager ranking of one request (batch 1), with its cost."""
-        slots, gains, _ = self.search(inputs)
-        return Ranking(slots.numpy().astype(np.int64), gains.numpy(), self.evaluations(int(self.valid(inputs).sum())))
+        slots, gains, _, margin = self.search_with_margin(inputs)
+        valid = int(self.valid(inputs).sum())
+        return Ranking(slots.numpy().astype(np.int64), gains.numpy(), self.evaluations(valid), float(margin[0]))
 
     def on_device(self) -> nn.Module:
         """The graph converted to ``.tflite`` together with the model (one signature)."""

@@ -39,15 +39,18 @@ class BeamSearchRanker(Ranker):
         valid = self.valid(inputs)
         return state, item_context, Beams.empty(valid.shape[0], self.scorer.context_dim, valid)
 
-    def search(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def search_with_margin(
+        self, inputs: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         state, item_context, beams = self.start(inputs)
         valid = self.valid(inputs)
-        slots = gains = None
+        slots = gains = margin = None
         for _ in range(self.list_size):  # unrolled: static list size and width
-            beams, parent, item, gain = expand(self.scorer, state, item_context, valid, beams, self.beam_size, self.alpha, self.beta)
+            beams, parent, item, gain, tie = expand(self.scorer, state, item_context, valid, beams, self.beam_size, self.alpha, self.beta)
             slots = item.unsqueeze(1) if slots is None else torch.cat([slots[parent], item.unsqueeze(1)], dim=1)
             gains = gain.unsqueeze(1) if gains is None else torch.cat([gains[parent], gain.unsqueeze(1)], dim=1)
-        return finish(slots[0], gains[0], beams.reward[0])
+            margin = tie if margin is None else torch.minimum(margin, tie)
+        return (*finish(slots[0], gains[0]), margin)
 
     def evaluations(self, num_valid: int) -> int:
         """Candidate scorings: every valid candidate under every beam, for each position that
@@ -56,7 +59,7 @@ class BeamSearchRanker(Ranker):
         return num_valid * (1 + self.beam_size * (steps - 1)) if steps else 0
 
 
-def finish(slots: torch.Tensor, gains: torch.Tensor, reward: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def finish(slots: torch.Tensor, gains: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Best beam's list with impossible positions set to -1.
 
     Positions are impossible only once the valid candidates ran out, so they form a suffix.

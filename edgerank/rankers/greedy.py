@@ -9,7 +9,7 @@ import torch
 from edgerank.errors import ConfigError
 from edgerank.rankers.base import TASK_ORDER, Ranker
 from edgerank.rankers.scorer import ContextScorer
-from edgerank.rankers.search import BLOCKED
+from edgerank.rankers.search import BLOCKED, tie_margin
 from edgerank.registry import register_ranker
 
 
@@ -35,15 +35,19 @@ class GreedyRanker(Ranker):
             raise ConfigError("score_weights", f"needs one weight per task {list(TASK_ORDER)}, got {weights}")
         self.register_buffer("weights", torch.tensor(weights))
 
-    def search(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def search_with_margin(
+        self, inputs: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         state = self.scorer.prepare(inputs)
         context = torch.zeros(1, self.scorer.context_dim)
         probs = self.scorer.score(state, context)[0]  # [M, 3]
         key = (probs * self.weights).sum(-1)
         key = torch.where(self.valid(inputs) > 0.5, key, torch.full_like(key, BLOCKED))
-        top, slots = torch.topk(key, self.list_size)
+        ranked, slots = torch.topk(key, min(self.list_size + 1, key.shape[0]))
+        top, slots = ranked[: self.list_size], slots[: self.list_size]
         slots = torch.where(top > BLOCKED / 2, slots, torch.full_like(slots, -1))
-        return slots, torch.where(top > BLOCKED / 2, top, torch.zeros_like(top)), top.clamp_min(0).sum()
+        gains = torch.where(top > BLOCKED / 2, top, torch.zeros_like(top))
+        return slots, gains, gains.sum(), tie_margin(ranked)
 
     def evaluations(self, num_valid: int) -> int:
         return num_valid

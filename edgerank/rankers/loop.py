@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 BLOCKED = -1.0e9  # ListReward of an impossible extension (placed twice, padded slot)
+NO_TIE = 3.0e38  # tie margin of a search that never had to choose between close values
 BEAM_FIELDS = ("reward", "survive", "placed", "context")
 Signature = Callable[..., Mapping[str, np.ndarray]]
 
@@ -25,6 +26,7 @@ class Ranking:
     slots: np.ndarray  # [n] int
     gains: np.ndarray  # [n] ListReward gained at each position, as the model believes
     evaluations: int  # candidate scorings spent
+    margin: float = NO_TIE  # smallest top-k margin met on the way (parity: near ties)
 
 
 def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray], list_size: int, threshold: float) -> Ranking:
@@ -39,6 +41,7 @@ def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray],
     num_valid = int(np.sum(out["valid"] > 0.5))
     evaluations = num_valid  # the first expansion scores every candidate once
     slots, gains = out["item"][:, None].astype(np.int64), out["gain"][:, None]
+    margin = float(out["margin"][0])
     narrowed = False
     for _ in range(1, min(list_size, num_valid)):  # past num_valid positions stay empty (-1)
         beams = {f"beam_{f}": out[f"beam_{f}"] for f in BEAM_FIELDS}
@@ -51,6 +54,7 @@ def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray],
         parent = out["parent"].astype(np.int64)
         slots = np.concatenate([slots[parent], out["item"][:, None]], axis=1)
         gains = np.concatenate([gains[parent], out["gain"][:, None]], axis=1)
+        margin = min(margin, float(out["margin"][0]))
     missing = list_size - slots.shape[1]
     best_slots = np.pad(slots[0], (0, missing), constant_values=-1)
     best_gains = np.pad(gains[0], (0, missing), constant_values=BLOCKED)
@@ -59,4 +63,5 @@ def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray],
         slots=np.where(possible, best_slots, -1).astype(np.int64),
         gains=np.where(possible, best_gains, 0.0).astype(np.float32),
         evaluations=evaluations,
+        margin=margin,
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from edgerank.rankers.list_reward import EFFECTIVE_VIEW, HAS_NEXT, LIKE
-from edgerank.rankers.loop import BLOCKED
+from edgerank.rankers.loop import BLOCKED, NO_TIE
 from edgerank.rankers.scorer import ContextScorer, State
 
 
@@ -52,19 +52,22 @@ def expand(
     width: int,
     alpha: float,
     beta: float,
-) -> tuple[Beams, torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[Beams, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Extend every beam by every unplaced valid candidate; keep the ``width`` best by ListReward.
 
     Returns the new beams, and per new beam its parent beam, the appended candidate slot and the
-    ListReward gained by appending it (``BLOCKED`` where no valid candidate was left).
+    ListReward gained by appending it (``BLOCKED`` where no valid candidate was left), and the
+    step's :func:`tie_margin`.
     """
     probs = scorer.score(state, beams.context)  # [K, M, 3]
     num_beams, num_candidates = beams.placed.shape
     gain = beams.survive.unsqueeze(1) * (alpha * probs[..., EFFECTIVE_VIEW] + beta * probs[..., LIKE])
     blocked = (beams.placed > 0.5) | (valid.unsqueeze(0) < 0.5)
     total = torch.where(blocked, torch.full_like(gain, BLOCKED), beams.reward.unsqueeze(1) + gain)
-    reward, flat = torch.topk(total.reshape(1, num_beams * num_candidates), width, dim=1)
-    reward, flat = reward.reshape(width), flat.reshape(width)
+    options = num_beams * num_candidates
+    ranked, flat = torch.topk(total.reshape(1, options), min(width + 1, options), dim=1)
+    reward, flat = ranked[0, :width], flat[0, :width]
+    margin = tie_margin(ranked[0])
     # Once the valid candidates run out every extension is BLOCKED and ties everywhere; keep the
     # beams in their order then (parent j -> new beam j) so both runtimes agree on the best list.
     exhausted = reward <= BLOCKED / 2
@@ -82,4 +85,12 @@ def expand(
         context=beams.context[parent] + item_context[item.clamp_min(0)] * live.unsqueeze(1),
     )
     gained = torch.where(exhausted, torch.full_like(reward, BLOCKED), gain.reshape(-1)[flat])
-    return new, parent, item, gained
+    return new, parent, item, gained, margin
+
+
+def tie_margin(ranked: torch.Tensor) -> torch.Tensor:
+    """Smallest gap between consecutive live values of a descending top-(k+1): below float
+    error, another runtime may keep a different item or beam here and still be right."""
+    gaps = ranked[:-1] - ranked[1:]
+    live = (ranked[:-1] > BLOCKED / 2) & (ranked[1:] > BLOCKED / 2)
+    return torch.where(live, gaps, torch.full_like(gaps, NO_TIE)).min().reshape(1)
