@@ -64,3 +64,35 @@ def test_optuna_search_with_parallel_local_launcher(tmp_path):
     assert best["best_value"] == pytest.approx(max(trials))
     assert set(best["best_params"]) == {"optimizer.lr", "model.hidden", "data.batch_size"}
     assert "Joblib.Parallel(n_jobs=2" in result.stderr + result.stdout
+
+
+VIDEO_TINY = [
+    "data.num_users=30",
+    "data.num_videos=200",
+    "data.sessions_per_user=2",
+    "data.candidates=[8,20]",
+    "data.max_candidates=20",
+    "data.seq_len=8",
+    "trainer.max_epochs=1",
+    "export.parity_samples=8",
+]
+
+
+@pytest.mark.parametrize(
+    "study, sweep, factor",
+    [
+        ("video_models", ["model=dnn,ta_mmoe", "seed=0"], "model"),
+        ("video_ablation", ["ablation=all,no_rts", "seed=0"], "ablation"),
+        ("video_rankers", ["ranker=greedy,adaptive_beam", "ranker.list_size=4", "data.rank_eval_requests=10", "data.truth_rollouts=2"], "ranker"),
+    ],
+)
+def test_video_study_commands_on_a_tiny_setting(tmp_path, study, sweep, factor):
+    out = tmp_path / study
+    result = run_cli(["-m", f"+study={study}", *VIDEO_TINY, *sweep, f"hydra.sweep.dir={out}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with (out / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 and all(r["status"] == "ok" for r in rows), rows
+    summary = (out / "summary.md").read_text()
+    assert summary.count("\n| ") == 3 and factor in summary.splitlines()[2]  # header + 2 configurations
+    assert list(out.glob("*.png"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,24 +37,34 @@ def to_tflite(graph: nn.Module, sample: Mapping[str, np.ndarray], path: str | Pa
     """
     import litert_torch  # heavy; only the export step needs it
 
+    with _quiet():
+        try:
+            if hasattr(graph, "signatures"):  # several signatures in one file, driven by an app loop
+                converter: Any = litert_torch
+                samples = graph.signature_samples(sample)
+                for name, module in graph.signatures().items():
+                    converter = converter.signature(name, module.eval(), sample_kwargs=_tensors(samples[name]))
+                edge_model = converter.convert()
+            else:
+                edge_model = litert_torch.convert(graph.eval(), (), sample_kwargs=_tensors(sample))
+        except Exception as exc:
+            raise ConversionError(
+                f"litert-torch could not convert {type(graph).__name__}: {type(exc).__name__}: {exc}. "
+                "litert_torch.debug.find_culprits(graph, args) narrows down the op that fails to lower."
+            ) from exc
+        edge_model.export(str(path))
+    return Path(path)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """litert-torch logs every lowered op at INFO and prints progress to stdout: keep the op log
+    out, and the progress on stderr so that a command printing JSON (bench) keeps stdout clean."""
     root = logging.getLogger()
-    level, root.level = root.level, max(root.level, logging.WARNING)  # silence per-op INFO lines
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
     try:
-        if hasattr(graph, "signatures"):  # several signatures in one file, driven by an app loop
-            converter: Any = litert_torch
-            samples = graph.signature_samples(sample)
-            for name, module in graph.signatures().items():
-                converter = converter.signature(name, module.eval(), sample_kwargs=_tensors(samples[name]))
-            edge_model = converter.convert()
-        else:
-            edge_model = litert_torch.convert(graph.eval(), (), sample_kwargs=_tensors(sample))
-    except Exception as exc:
-        raise ConversionError(
-            f"litert-torch could not convert {type(graph).__name__}: {type(exc).__name__}: {exc}. "
-            "litert_torch.debug.find_culprits(graph, args) narrows down the op that fails to lower."
-        ) from exc
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
     finally:
         root.setLevel(level)
-    path = Path(path)
-    edge_model.export(str(path))
-    return path

@@ -41,7 +41,7 @@ def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray],
     num_valid = int(np.sum(out["valid"] > 0.5))
     evaluations = num_valid  # the first expansion scores every candidate once
     slots, gains = out["item"][:, None].astype(np.int64), out["gain"][:, None]
-    margin = float(out["margin"][0])
+    margin = _margin(out, NO_TIE)
     narrowed = False
     for _ in range(1, min(list_size, num_valid)):  # past num_valid positions stay empty (-1)
         beams = {f"beam_{f}": out[f"beam_{f}"] for f in BEAM_FIELDS}
@@ -54,7 +54,7 @@ def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray],
         parent = out["parent"].astype(np.int64)
         slots = np.concatenate([slots[parent], out["item"][:, None]], axis=1)
         gains = np.concatenate([gains[parent], out["gain"][:, None]], axis=1)
-        margin = min(margin, float(out["margin"][0]))
+        margin = _margin(out, margin)
     missing = list_size - slots.shape[1]
     best_slots = np.pad(slots[0], (0, missing), constant_values=-1)
     best_gains = np.pad(gains[0], (0, missing), constant_values=BLOCKED)
@@ -65,3 +65,8 @@ def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray],
         evaluations=evaluations,
         margin=margin,
     )
+
+
+def _margin(out: Mapping[str, np.ndarray], so_far: float) -> float:
+    """Track the smallest top-k margin; artifacts exported before it was an output have none."""
+    return min(so_far, float(out["margin"][0])) if "margin" in out else so_far
