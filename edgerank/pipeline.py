@@ -143,7 +143,14 @@ def _ranker(cfg: DictConfig, registry: Registry, net: Any, datamodule: Any) -> A
         )
     from edgerank.rankers.scorer import PointwiseScorer
 
-    scorer = net.scorer() if hasattr(net, "scorer") else PointwiseScorer(net.on_device())
+    if hasattr(net, "scorer"):
+        scorer = net.scorer()
+    else:
+        log.warning(
+            "model '%s' is point-wise: the ranker sees no partial-list context (use a context-aware "
+            "model such as ta_mmoe_ctx for generative re-ranking)", cfg.model.name
+        )
+        scorer = PointwiseScorer(net.on_device())
     return registry.build("ranker", plain(cfg, "ranker"), scorer=scorer)
 
 
