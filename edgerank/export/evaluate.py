@@ -62,3 +62,37 @@ def choice_evaluator(datamodule: Any, graph: Any) -> Evaluator | None:
         }
 
     return evaluate
+
+
+@register_evaluator
+def rerank_evaluator(datamodule: Any, graph: Any) -> Evaluator | None:
+    """Short-video re-ranking: per-task AUC and GAUC of the exported scores on the test requests.
+
+    Same keys and definitions as the training loop's ``test/<task>/auc|gauc``, measured through
+    the interpreter one request at a time, as the app calls it. Ranker graphs (their output is a
+    list, not scores) are left to the parity report.
+    """
+    spec = getattr(datamodule, "spec", None)
+    if spec is None or not hasattr(spec, "tasks") or getattr(graph, "ranked_lists", None):
+        return None
+    import torch
+    from torchmetrics.functional.classification import binary_auroc
+
+    from edgerank.training.gauc import gauc
+
+    test = datamodule.test_dataloader().dataset.tensors
+    names, n = list(spec.input_names), len(test["cand_mask"])
+
+    def evaluate(runner: Runner) -> dict[str, float]:
+        outputs = [runner(**{k: test[k][i : i + 1].numpy() for k in names}) for i in range(n)]
+        mask = test["cand_mask"]
+        metrics = {}
+        for t, task in enumerate(spec.tasks):
+            scores = torch.from_numpy(np.concatenate([o[task] for o in outputs]))
+            labels = test["labels"][..., t]
+            real = mask > 0.5
+            metrics[f"test/{task}/auc"] = float(binary_auroc(scores[real], labels[real].long()))
+            metrics[f"test/{task}/gauc"] = gauc(scores, labels, mask)
+        return metrics
+
+    return evaluate
