@@ -15,21 +15,10 @@ from torch import nn
 
 from edgerank.data.choice import ChoiceSpec
 from edgerank.errors import ConfigError
+from edgerank.models.layers import dropout_rate, mlp
 from edgerank.registry import register_model
 
 INELIGIBLE_SCORE = -1.0
-
-
-def mlp(sizes: Sequence[int], dropout: float = 0.0) -> nn.Sequential:
-    """Linear+ReLU layers between consecutive ``sizes``; the last layer has no activation."""
-    layers: list[nn.Module] = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
-        layers.append(nn.Linear(fan_in, fan_out))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-    return nn.Sequential(*layers)
 
 
 @register_model("dense_topk", description="MLP over group one-hot user bits -> softmax -> in-graph eligibility mask, top-K, SKU ids")
@@ -43,8 +32,7 @@ class DenseTopK(nn.Module):
             raise ConfigError("hidden", f"must be a non-empty list of positive integers, got {hidden}")
         if not 1 <= int(top_k) <= spec.num_products:
             raise ConfigError("top_k", f"must be between 1 and the number of products ({spec.num_products}), got {top_k}")
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError("dropout", f"must be in [0, 1), got {dropout}")
+        dropout = dropout_rate(dropout)
         self.top_k = int(top_k)
         self.layers = mlp([spec.input_dim, *hidden, spec.num_products], dropout)
         self.register_buffer("sku_ids", torch.as_tensor(spec.sku_ids, dtype=torch.int32))

@@ -15,16 +15,8 @@ import torch
 
 from edgerank.data.video import VideoSpec
 from edgerank.errors import ConfigError
-from edgerank.models.video_blocks import (
-    GRUCell,
-    TargetAttention,
-    TaskHeads,
-    VideoEncoder,
-    VideoRerankNet,
-    mlp,
-    positive,
-    positive_list,
-)
+from edgerank.models.layers import dropout_rate, mlp, positive, positive_list
+from edgerank.models.video_blocks import GRUCell, TargetAttention, TaskHeads, VideoEncoder, VideoRerankNet
 from edgerank.registry import register_model
 
 
@@ -47,8 +39,7 @@ class EdgeRec(VideoRerankNet):
         hidden = positive_list("hidden", hidden)
         if not hidden:
             raise ConfigError("hidden", "must list at least one layer size")
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError("dropout", f"must be in [0, 1), got {dropout}")
+        dropout = dropout_rate(dropout)
         self.encoder = VideoEncoder(spec, embed_dim)
         enc = self.encoder
         self.context_gru = GRUCell(enc.cand_dim, gru_hidden)

@@ -14,16 +14,8 @@ from torch import nn
 
 from edgerank.data.video import VideoSpec
 from edgerank.data.video_features import TASKS
-from edgerank.errors import ConfigError
-from edgerank.models.video_blocks import (
-    TargetAttention,
-    TaskHeads,
-    VideoEncoder,
-    VideoRerankNet,
-    mlp,
-    positive,
-    positive_list,
-)
+from edgerank.models.layers import dropout_rate, mlp, positive, positive_list
+from edgerank.models.video_blocks import TargetAttention, TaskHeads, VideoEncoder, VideoRerankNet
 from edgerank.registry import register_model
 
 
@@ -62,8 +54,7 @@ class TargetAttentionMMoE(VideoRerankNet):
         positive("attention_dim", attention_dim)
         positive("num_experts", num_experts)
         positive("expert_dim", expert_dim)
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError("dropout", f"must be in [0, 1), got {dropout}")
+        dropout = dropout_rate(dropout)
         self.encoder = VideoEncoder(spec, embed_dim)
         enc = self.encoder
         self.attention = (

@@ -24,7 +24,7 @@ from edgerank.data.video import VideoSpec
 from edgerank.data.video_features import TASKS
 from edgerank.models.ta_mmoe import TargetAttentionMMoE
 from edgerank.errors import ConfigError
-from edgerank.models.video_blocks import positive
+from edgerank.models.layers import positive
 from edgerank.registry import register_model
 
 

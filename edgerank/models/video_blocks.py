@@ -17,32 +17,7 @@ from torch import nn
 
 from edgerank.data.video import VideoSpec
 from edgerank.data.video_features import TASKS
-from edgerank.errors import ConfigError
-
-
-def positive(name: str, value: int) -> int:
-    if not isinstance(value, int) or value < 1:
-        raise ConfigError(name, f"must be a positive integer, got {value!r}")
-    return value
-
-
-def positive_list(name: str, values: Sequence[int]) -> list[int]:
-    values = list(values)
-    if any(not isinstance(v, int) or v < 1 for v in values):
-        raise ConfigError(name, f"must be a list of positive integers, got {values}")
-    return values
-
-
-def mlp(sizes: Sequence[int], dropout: float = 0.0, last_activation: bool = False) -> nn.Sequential:
-    """Linear+ReLU between consecutive ``sizes``; the last Linear is bare unless ``last_activation``."""
-    layers: list[nn.Module] = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
-        layers.append(nn.Linear(fan_in, fan_out))
-        if i < len(sizes) - 2 or last_activation:
-            layers.append(nn.ReLU())
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-    return nn.Sequential(*layers)
+from edgerank.models.layers import mlp  # plugins import mlp from here too
 
 
 class VideoEncoder(nn.Module):

@@ -12,7 +12,8 @@ import torch
 
 from edgerank.data.video import VideoSpec
 from edgerank.errors import ConfigError
-from edgerank.models.video_blocks import TaskHeads, VideoEncoder, VideoRerankNet, mlp, positive, positive_list
+from edgerank.models.layers import dropout_rate, mlp, positive, positive_list
+from edgerank.models.video_blocks import TaskHeads, VideoEncoder, VideoRerankNet
 from edgerank.registry import register_model
 
 
@@ -31,8 +32,7 @@ class VideoDNN(VideoRerankNet):
         hidden = positive_list("hidden", hidden)
         if not hidden:
             raise ConfigError("hidden", "must list at least one layer size")
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError("dropout", f"must be in [0, 1), got {dropout}")
+        dropout = dropout_rate(dropout)
         self.encoder = VideoEncoder(spec, embed_dim)
         enc = self.encoder
         in_dim = enc.cand_dim + enc.seq_dim + enc.pair_dim
