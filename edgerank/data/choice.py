@@ -12,12 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from edgerank.data.encoder import GroupOneHotEncoder, group_spec
+from edgerank.data.splits import SplitDataModule
 from edgerank.errors import ConfigError, DataError
 
 INT32_MAX = np.iinfo(np.int32).max
@@ -89,7 +89,7 @@ def _sort_key(text: str) -> tuple[int, Any]:
     return (0, int(text)) if _is_int(text) else (1, text)
 
 
-class ChoiceDataModule(L.LightningDataModule):
+class ChoiceDataModule(SplitDataModule):
     """Seeded train/val/test split of a :class:`ChoiceTable`; subclasses implement :meth:`load_table`.
 
     ``test_fraction`` of the rows is held out for test metrics and parity samples; a further
@@ -175,15 +175,6 @@ class ChoiceDataModule(L.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
         return DataLoader(self._splits[split], batch_size=self.batch_size, shuffle=shuffle)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
 
     # -- export -----------------------------------------------------------------------------
     def parity_samples(self, n: int, seed: int = 0, eligible_fraction: float = 0.7) -> list[dict[str, np.ndarray]]:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
@@ -22,6 +21,7 @@ from edgerank.data.video_features import BY_NAME, TASKS, check_groups, encode_re
 from edgerank.data.ranking import RankingRequest
 from edgerank.data.video_simulator import SimConfig, simulate
 from edgerank.data.video_truth import expected_list_reward
+from edgerank.data.splits import SplitDataModule
 from edgerank.errors import ConfigError
 from edgerank.registry import register_data
 
@@ -76,7 +76,7 @@ class RequestDataset(Dataset):
 
 
 @register_data("video_synthetic", description="Simulated short-video sessions with stale pXTR, drift and network effects (offline default)")
-class VideoSyntheticData(L.LightningDataModule):
+class VideoSyntheticData(SplitDataModule):
     """Simulator knobs (see :class:`~edgerank.data.video_simulator.SimConfig`) plus shapes and split."""
 
     def __init__(
@@ -175,15 +175,6 @@ class VideoSyntheticData(L.LightningDataModule):
         generator = torch.Generator().manual_seed(self.seed)
         sampler = RandomSampler(data, generator=generator) if shuffle else SequentialSampler(data)
         return DataLoader(data, sampler=BatchSampler(sampler, self.batch_size, drop_last=False), batch_size=None)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
 
     def parity_samples(self, n: int, seed: int = 0) -> list[dict[str, np.ndarray]]:
         """Held-out test requests (batch 1), only the inputs of the enabled feature groups."""
