@@ -15,10 +15,8 @@ def run(tmp_path_factory):
     return tiny_run(tmp_path_factory)
 
 
-def test_bench_prints_latency_and_size_json(run, tmp_path):
-    done = run_cli([str(run.run_dir), "--requests", "60", "--warmup", "5", "--no-memory"], tmp_path, 300, module="edgerank.bench")
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
+def check_latency_and_sizes(result: dict) -> None:
+    """What every bench run prints: float, int8 and eager latency on 1 and 2 threads, sizes, headline."""
     assert set(result["latency_ms"]) == {"tflite_float32", "tflite_int8", "torch_eager"}
     for runtime in result["latency_ms"].values():
         assert set(runtime) == {"1", "2"} and all(runtime[t]["p50"] <= runtime[t]["p95"] for t in runtime)
@@ -26,6 +24,13 @@ def test_bench_prints_latency_and_size_json(run, tmp_path):
     assert result["model_bytes"]["int8"] < result["model_bytes"]["float32"] == result["size_bytes"]
     assert 0 < result["model_bytes"]["int8_over_float32"] < 1
     assert result["tflite_p50_us"] > 0 and result["speedup"] == pytest.approx(result["torch_p50_us"] / result["tflite_p50_us"], rel=0.01)
+
+
+def test_bench_prints_latency_and_size_json(run, tmp_path):
+    done = run_cli([str(run.run_dir), "--requests", "60", "--warmup", "5", "--no-memory"], tmp_path, 300, module="edgerank.bench")
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    check_latency_and_sizes(result)
     assert result["request_source"].startswith("held-out parity requests")
     assert result["peak_memory_mb"] == {}
 
@@ -43,13 +48,7 @@ def test_bench_full_with_memory_and_peers_note(run, tmp_path):
     done = run_cli([str(run.run_dir), "--requests", "60", "--warmup", "5", "--peers"], tmp_path, 300, module="edgerank.bench")
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
-    assert set(result["latency_ms"]) == {"tflite_float32", "tflite_int8", "torch_eager"}
-    for runtime in result["latency_ms"].values():
-        assert set(runtime) == {"1", "2"} and all(runtime[t]["p50"] <= runtime[t]["p95"] for t in runtime)
-    assert set(result["torch_over_tflite_p50"]) == {"1", "2"}
-    assert result["model_bytes"]["int8"] < result["model_bytes"]["float32"] == result["size_bytes"]
-    assert 0 < result["model_bytes"]["int8_over_float32"] < 1
-    assert result["tflite_p50_us"] > 0 and result["speedup"] == pytest.approx(result["torch_p50_us"] / result["tflite_p50_us"], rel=0.01)
+    check_latency_and_sizes(result)
     for probe in result["peak_memory_mb"].values():
         assert "error" not in probe and probe["peak_rss_mb"] >= probe["baseline_rss_mb"] > 0
     assert {"onnxruntime", "executorch"} <= set(result["peers"])
