@@ -31,7 +31,6 @@ from edgerank.rankers.search import Beams, expand
 from edgerank.registry import register_ranker
 
 
-
 @register_ranker("adaptive_beam", description="Beam search that narrows to the best beam once min/max beam reward > threshold")
 class AdaptiveBeamRanker(BeamSearchRanker):
     def __init__(
