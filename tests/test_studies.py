@@ -96,3 +96,20 @@ def test_video_study_commands_on_a_tiny_setting(tmp_path, study, sweep, factor):
     summary = (out / "summary.md").read_text()
     assert summary.count("\n| ") == 3 and factor in summary.splitlines()[2]  # header + 2 configurations
     assert list(out.glob("*.png"))
+
+
+def test_rankers_by_m_study_exports_each_m_at_its_own_size(tmp_path):
+    """The by-m study sweeps the candidates per request; each job's graph has M = m."""
+    out = tmp_path / "by_m"
+    tiny = [o for o in VIDEO_TINY if not o.startswith(("data.candidates=", "data.max_candidates="))]
+    sweep = ["data.candidates=[8,8],[12,12]", "ranker=greedy", "ranker.list_size=4", "data.rank_eval_requests=10", "data.truth_rollouts=2"]
+    result = run_cli(["-m", "+study=video_rankers_by_m", *tiny, *sweep, f"hydra.sweep.dir={out}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with (out / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["status"] for r in rows] == ["ok", "ok"] and {r["data.candidates"] for r in rows} == {"[8,8]", "[12,12]"}
+    for row in rows:
+        m = yaml.safe_load(row["data.candidates"])[1]
+        manifest = json.loads((out / row["job"] / "artifact" / "manifest.json").read_text())
+        assert {i["name"]: i["shape"] for i in manifest["inputs"]}["cand_mask"] == [1, m]
+        assert float(row["rerank/evals_per_request"]) == m  # greedy scores each candidate once

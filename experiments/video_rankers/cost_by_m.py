@@ -1,82 +1,82 @@
-"""How a ranker's cost grows with m, the number of candidates in a request.
+"""How greedy, beam and adaptive beam scale with m, the number of candidates per request.
 
-Reads exported runs of the ranker study (their ``artifact/model.tflite`` and the held-out requests
-saved in ``reference/``) and, per request, records m, the model evaluations the search spent and
-the ``.tflite`` latency (1 thread, the app loop for adaptive beam). Requests have 20-50 candidates,
-so one run covers the range. Writes ``cost_by_m.csv`` and ``cost_by_m.png`` next to this file.
+Reads the jobs of the by-m study (``python -m edgerank -m +study=video_rankers_by_m``): their true
+ListReward and model evaluations from ``metrics.json``, and times each exported re-ranker with the
+benchmark (``edgerank.bench``: 1 thread, the held-out requests saved at export, the app loop for
+adaptive beam). Run it on a quiet machine, after the sweep (the sweep's own jobs run in parallel).
+Writes ``cost_by_m.csv``, ``cost_by_m.md`` and ``cost_by_m.png`` next to this file.
 
-    python experiments/video_rankers/cost_by_m.py experiments/video_rankers/results/{0,3,6}
+    python experiments/video_rankers/cost_by_m.py experiments/video_rankers/by_m
 """
 
 from __future__ import annotations
 
 import csv
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
-from ai_edge_litert.interpreter import Interpreter
+import yaml
 
-from edgerank.export.manifest import read_manifest
-from edgerank.export.reference import load_graph, load_samples
+from edgerank.bench.core import benchmark
+from edgerank.sweep_summary import load_jobs
 
 HERE = Path(__file__).parent
+COLUMNS = {  # csv column: metrics.json / benchmark key
+    "true_list_reward": "rerank/true_list_reward",
+    "pxtr_true_list_reward": "rerank/pxtr_true_list_reward",
+    "evals_per_request": "rerank/evals_per_request",
+    "tflite_p50_us": "tflite_p50_us",
+    "torch_p50_us": "torch_p50_us",
+    "size_bytes": "size_bytes",
+}
 
 
-def measure(run_dir: Path) -> list[dict[str, float]]:
-    manifest = read_manifest(run_dir / "artifact")
-    graph, samples = load_graph(run_dir), load_samples(run_dir)
-    interpreter = Interpreter(model_path=str(run_dir / "artifact" / "model.tflite"), num_threads=1)
-    if hasattr(graph, "run_exported"):  # adaptive beam: the app loop over its signatures
-        call = lambda s: graph.run_exported(interpreter, s)  # noqa: E731
-        evaluations = lambda s, out: int(out["evaluations"][0])  # noqa: E731
-    else:
-        runner = interpreter.get_signature_runner()
-        call = lambda s: runner(**s)  # noqa: E731
-        evaluations = lambda s, out: graph.evaluations(int(s["cand_mask"].sum()))  # noqa: E731
-    label = manifest["ranker"]["name"] + (f" k={manifest['ranker']['beam_size']}" if "beam_size" in manifest["ranker"] else "")
+def measure(sweep_dir: Path, requests: int = 500) -> list[dict[str, float | str]]:
     rows = []
-    for sample in samples[:10]:
-        call(sample)  # warm-up
-    for sample in samples:
-        start = time.perf_counter_ns()
-        out = call(sample)
-        micros = (time.perf_counter_ns() - start) / 1e3
-        rows.append({"ranker": label, "m": int(sample["cand_mask"].sum()), "evaluations": evaluations(sample, out), "latency_us": micros})
-    return rows
+    for job in load_jobs(sweep_dir):
+        if job["status"] != "ok":
+            print(f"job {job['job']} failed: skipped", file=sys.stderr)
+            continue
+        timed = benchmark(sweep_dir / str(job["job"]), n_requests=requests, threads=(1,), memory=False)
+        found = {**job, **timed}
+        m = yaml.safe_load(str(job["data.candidates"]))[1]
+        rows.append({"ranker": job["ranker"], "m": m, **{column: found[key] for column, key in COLUMNS.items()}})
+    return sorted(rows, key=lambda r: (r["ranker"], r["m"]))
 
 
-def main(run_dirs: list[str]) -> None:
-    rows = [row for run_dir in run_dirs for row in measure(Path(run_dir))]
+def write(rows: list[dict[str, float | str]]) -> None:
     with (HERE / "cost_by_m.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    lines = [
+        "| ranker | m | true ListReward | server order | evaluations / request | `.tflite` p50 (µs) | PyTorch eager p50 (µs) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['ranker']} | {r['m']} | {r['true_list_reward']:.3f} | {r['pxtr_true_list_reward']:.3f} | "
+            f"{r['evals_per_request']:,.0f} | {r['tflite_p50_us']:,.0f} | {r['torch_p50_us']:,.0f} |"
+        )
+    (HERE / "cost_by_m.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for label in dict.fromkeys(r["ranker"] for r in rows):
-        mine = [r for r in rows if r["ranker"] == label]
-        buckets = sorted({r["m"] // 5 * 5 for r in mine})
-        for axes, key in ((left, "evaluations"), (right, "latency_us")):
-            axes.plot(buckets, [np.median([r[key] for r in mine if r["m"] // 5 * 5 == b]) for b in buckets], "o-", label=label)
-    left.set(xlabel="candidates m (bucket of 5)", ylabel="model evaluations per request (median)")
-    right.set(xlabel="candidates m (bucket of 5)", ylabel=".tflite latency, 1 thread (µs, median)")
-    left.legend()
+    panels = (("true_list_reward", "true ListReward"), ("evals_per_request", "model evaluations / request"), ("tflite_p50_us", ".tflite p50, 1 thread (µs)"))
+    figure, axes = plt.subplots(1, len(panels), figsize=(13, 3.8))
+    for ranker in dict.fromkeys(r["ranker"] for r in rows):
+        mine = [r for r in rows if r["ranker"] == ranker]
+        for ax, (key, label) in zip(axes, panels):
+            ax.plot([r["m"] for r in mine], [r[key] for r in mine], "o-", label=ranker)
+            ax.set(xlabel="candidates per request m", ylabel=label)
+    axes[0].legend()
     figure.tight_layout()
     figure.savefig(HERE / "cost_by_m.png", dpi=120)
-    for label in dict.fromkeys(r["ranker"] for r in rows):
-        mine = [r for r in rows if r["ranker"] == label]
-        for low, high in ((20, 30), (30, 40), (40, 51)):
-            band = [r for r in mine if low <= r["m"] < high]
-            if band:
-                print(f"{label:<22} m in [{low},{high}): evaluations {np.median([r['evaluations'] for r in band]):7.0f}, "
-                      f"latency {np.median([r['latency_us'] for r in band]):8.0f} us  ({len(band)} requests)")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    write(measure(Path(sys.argv[1])))
