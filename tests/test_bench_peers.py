@@ -109,5 +109,5 @@ def test_app_loop_ranker_runs_on_every_peer():
     _assert_result_or_reason({k: {**v, "p50_over_tflite": 1} if v.get("converted") else v for k, v in block.items() if k in PEERS})
     for name in PEERS:
         if block[name].get("converted"):
-            assert block[name]["export"]["signatures"] == ["prepare", "step", "step_single"]
+            assert block[name]["export"]["signatures"] == ["prepare", "step", "finish"]
             assert block[name]["accuracy"]["passed"], block[name]["accuracy"]

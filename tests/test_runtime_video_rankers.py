@@ -7,6 +7,9 @@ are ``slow``.
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -88,3 +91,13 @@ def test_adaptive_beam_artifact_runs_its_loop_on_the_device(run, tmp_path_factor
     bare = VideoRuntime(FixedArtifact(artifact))
     _, ranking = next(replay(bare, requests[:1]))
     assert not ranking.ok and ranking.items == [int(v) for v in requests[0].cand_id] and "list_size" in ranking.error
+
+    # an adaptive artifact from before 'finish' (prepare/step/step_single) is refused by name
+    old = tmp_path_factory.mktemp("old_adaptive") / "artifact"
+    shutil.copytree(artifact, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["signatures"]["step_single"] = manifest["signatures"].pop("finish")
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    _, ranking = next(replay(VideoRuntime(FixedArtifact(old), ranker=options), requests[:1]))
+    assert not ranking.ok and ranking.items == [int(v) for v in requests[0].cand_id]
+    assert "'step_single'" in ranking.error and "re-export" in ranking.error

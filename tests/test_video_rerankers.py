@@ -96,7 +96,7 @@ def test_adaptive_beam_reranker_end_to_end(make_cfg, tmp_path):
     assert 0 < metrics["rerank/evals_per_request"] <= 30 * (1 + 4 * 4)
     manifest = json.loads((tmp_path / "artifact" / "manifest.json").read_text())
     assert manifest["parity"]["passed"] and manifest["parity"]["lists_identical"] >= 0.99
-    assert set(manifest["signatures"]) == {"prepare", "step", "step_single"}
+    assert set(manifest["signatures"]) == {"prepare", "step", "finish"}
     assert manifest["ranker"] == {"name": "adaptive_beam", "list_size": 5, "alpha": 1.0, "beta": 1.0, "beam_size": 4, "threshold": 0.9}
     assert manifest["metrics"]["rerank/evals_per_request"] == metrics["rerank/evals_per_request"]
 

@@ -9,9 +9,12 @@ the candidate with the largest ListReward gain under that beam's context). That 
 ``torch.cond``/``while_loop`` have no lowering in litert-torch 0.10, so one unrolled graph would
 always pay for the full search. On the device the saving is made real by exporting three
 signatures in one ``.tflite`` - ``prepare`` (per-request work and the first expansion),
-``step`` (one expansion of k beams) and ``step_single`` (one expansion of the best beam) - and
-driving them with :func:`edgerank.rankers.loop.drive`, a small numpy loop that the app runs (and PyTorch eager runs
-too, so both sides execute the same control flow).
+``step`` (one expansion of k beams) and ``finish`` (the rest of the list from the best beam, width
+1, in one call) - and driving them with :func:`edgerank.rankers.loop.drive`, a small numpy loop
+that the app runs (and PyTorch eager runs too, so both sides execute the same control flow).
+``finish`` always runs ``list_size - 1`` width-1 expansions (static shapes) and the loop keeps the
+ones it needs: at one fixed call cost per request, that is cheaper than a call per position once
+a step costs tens of microseconds.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from edgerank.errors import ConfigError
 from edgerank.rankers.beam import BeamSearchRanker
 from edgerank.rankers.scorer import ContextScorer
 from edgerank.rankers.loop import BEAM_FIELDS, Ranking, Signature, drive
-from edgerank.rankers.search import Beams, expand
+from edgerank.rankers.search import Beams, expand, unrolled
 from edgerank.registry import register_ranker
 
 
@@ -50,11 +53,7 @@ class AdaptiveBeamRanker(BeamSearchRanker):
 
     def signatures(self) -> dict[str, nn.Module]:
         """The three graphs exported into one ``.tflite`` file."""
-        return {
-            "prepare": PrepareSignature(self),
-            "step": StepSignature(self, self.beam_size),
-            "step_single": StepSignature(self, 1),
-        }
+        return {"prepare": PrepareSignature(self), "step": StepSignature(self), "finish": FinishSignature(self)}
 
     @torch.no_grad()
     def rank(self, inputs: dict[str, torch.Tensor]) -> Ranking:
@@ -95,7 +94,7 @@ class AdaptiveBeamGraph(nn.Module):
         return {
             "prepare": dict(sample),
             "step": {**shared, **beams},
-            "step_single": {**shared, **{k: v[:1] for k, v in beams.items()}},
+            "finish": {**shared, **{k: v[:1] for k, v in beams.items()}},
         }
 
     def _result(self, ranking: Ranking) -> dict[str, np.ndarray]:
@@ -157,15 +156,35 @@ class PrepareSignature(nn.Module):
 
 
 class StepSignature(nn.Module):
-    """One expansion of ``width`` beams into ``width`` beams, from the prepared state."""
+    """One expansion of the k beams, from the prepared state."""
 
-    def __init__(self, ranker: AdaptiveBeamRanker, width: int) -> None:
+    def __init__(self, ranker: AdaptiveBeamRanker) -> None:
         super().__init__()
-        self.ranker, self.width = ranker, width
+        self.ranker = ranker
 
     def forward(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
         r = self.ranker
-        state = {k[len("state_"):]: v for k, v in tensors.items() if k.startswith("state_")}
-        beams = Beams(*(tensors[f"beam_{f}"] for f in BEAM_FIELDS))
-        expanded = expand(r.scorer, state, tensors["item_context"], tensors["valid"], beams, self.width, r.alpha, r.beta)
+        state, beams = _unpack(tensors)
+        expanded = expand(r.scorer, state, tensors["item_context"], tensors["valid"], beams, r.beam_size, r.alpha, r.beta)
         return _beam_outputs(*expanded)
+
+
+class FinishSignature(nn.Module):
+    """The rest of the list from one beam with width 1: ``list_size - 1`` expansions unrolled
+    (``items``, ``gains`` and each expansion's tie ``margins``; the loop keeps those it needs)."""
+
+    def __init__(self, ranker: AdaptiveBeamRanker) -> None:
+        super().__init__()
+        self.ranker = ranker
+
+    def forward(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
+        r = self.ranker
+        state, beam = _unpack(tensors)
+        steps = max(r.list_size - 1, 1)  # a 1-item list never calls it, but the graph needs a step
+        slots, gains, margins = unrolled(r.scorer, state, tensors["item_context"], tensors["valid"], beam, 1, steps, r.alpha, r.beta)
+        return {"items": slots[0].to(torch.int32), "gains": gains[0], "margins": margins}
+
+
+def _unpack(tensors: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], Beams]:
+    state = {k[len("state_"):]: v for k, v in tensors.items() if k.startswith("state_")}
+    return state, Beams(*(tensors[f"beam_{f}"] for f in BEAM_FIELDS))

@@ -7,7 +7,7 @@ import torch
 from edgerank.errors import ConfigError
 from edgerank.rankers.base import Ranker
 from edgerank.rankers.scorer import ContextScorer
-from edgerank.rankers.search import BLOCKED, Beams, expand
+from edgerank.rankers.search import BLOCKED, Beams, unrolled
 from edgerank.registry import register_ranker
 
 
@@ -43,14 +43,10 @@ class BeamSearchRanker(Ranker):
         self, inputs: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         state, item_context, beams = self.start(inputs)
-        valid = self.valid(inputs)
-        slots = gains = margin = None
-        for _ in range(self.list_size):  # unrolled: static list size and width
-            beams, parent, item, gain, tie = expand(self.scorer, state, item_context, valid, beams, self.beam_size, self.alpha, self.beta)
-            slots = item.unsqueeze(1) if slots is None else torch.cat([slots[parent], item.unsqueeze(1)], dim=1)
-            gains = gain.unsqueeze(1) if gains is None else torch.cat([gains[parent], gain.unsqueeze(1)], dim=1)
-            margin = tie if margin is None else torch.minimum(margin, tie)
-        return (*finish(slots[0], gains[0]), margin)
+        slots, gains, margins = unrolled(
+            self.scorer, state, item_context, self.valid(inputs), beams, self.beam_size, self.list_size, self.alpha, self.beta
+        )
+        return (*best_list(slots[0], gains[0]), margins.min().reshape(1))
 
     def evaluations(self, num_valid: int) -> int:
         """Candidate scorings: every valid candidate under every beam, for each position that
@@ -59,7 +55,7 @@ class BeamSearchRanker(Ranker):
         return num_valid * (1 + self.beam_size * (steps - 1)) if steps else 0
 
 
-def finish(slots: torch.Tensor, gains: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def best_list(slots: torch.Tensor, gains: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Best beam's list with impossible positions set to -1.
 
     Positions are impossible only once the valid candidates ran out, so they form a suffix.

@@ -1,9 +1,9 @@
 """The adaptive-beam app loop, in numpy only: what the phone runs around the ``.tflite``.
 
-``prepare`` once, then ``step`` (k beams) while the beams are unstable, then ``step_single``
-(the best beam) until the list is full. Torch-free so that the app-side runtime can import it;
-PyTorch eager evaluation drives the very same loop over eager modules, so both sides execute
-identical control flow.
+``prepare`` once, then ``step`` (k beams) while the beams are unstable, then ``finish`` (the
+rest of the list from the best beam, in one call). Torch-free so that the app-side runtime can
+import it; PyTorch eager evaluation drives the very same loop over eager modules, so both sides
+execute identical control flow.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 BLOCKED = -1.0e9  # ListReward of an impossible extension (placed twice, padded slot)
 NO_TIE = 3.0e38  # tie margin of a search that never had to choose between close values
 BEAM_FIELDS = ("reward", "survive", "placed", "context")
+SIGNATURES = ("prepare", "step", "finish")  # of an adaptive-beam .tflite, in call order
 Signature = Callable[..., Mapping[str, np.ndarray]]
 
 
@@ -30,27 +31,32 @@ class Ranking:
 
 
 def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray], list_size: int, threshold: float) -> Ranking:
-    """Run ``prepare`` then ``step``/``step_single`` until ``list_size`` positions are filled.
+    """Run ``prepare``, then ``step`` while the beams are unstable, then ``finish`` once.
 
     ``signatures`` are callables named like the exported signatures: ``.tflite`` signature
     runners on the device, eager PyTorch modules for evaluation and the benchmark. Narrowing to
-    the best beam happens once ``stability > threshold``.
+    the best beam happens once ``stability > threshold``; ``finish`` then fills every remaining
+    position from that beam in one call.
     """
     out = signatures["prepare"](**inputs)
     shared = {k: v for k, v in out.items() if k.startswith("state_") or k in ("item_context", "valid")}
     num_valid = int(np.sum(out["valid"] > 0.5))
+    needed = min(list_size, num_valid)  # past num_valid positions stay empty (-1)
     evaluations = num_valid  # the first expansion scores every candidate once
     slots, gains = out["item"][:, None].astype(np.int64), out["gain"][:, None]
     margin = _margin(out, NO_TIE)
-    narrowed = False
-    for _ in range(1, min(list_size, num_valid)):  # past num_valid positions stay empty (-1)
+    while slots.shape[1] < needed:
         beams = {f"beam_{f}": out[f"beam_{f}"] for f in BEAM_FIELDS}
-        if not narrowed and float(out["stability"][0]) > threshold:
-            narrowed = True  # beams are sorted: row 0 is the best
-            beams = {k: v[:1] for k, v in beams.items()}
-            slots, gains = slots[:1], gains[:1]
+        if float(out["stability"][0]) > threshold:  # beams are sorted: row 0 is the best
+            rest = needed - slots.shape[1]
+            done = signatures["finish"](**shared, **{k: v[:1] for k, v in beams.items()})
+            evaluations += num_valid * rest
+            slots = np.concatenate([slots[:1], done["items"][None, :rest].astype(np.int64)], axis=1)
+            gains = np.concatenate([gains[:1], done["gains"][None, :rest]], axis=1)
+            margin = min(margin, float(np.min(done["margins"][:rest])))
+            break
         evaluations += num_valid * len(beams["beam_reward"])
-        out = signatures["step_single" if narrowed else "step"](**shared, **beams)
+        out = signatures["step"](**shared, **beams)
         parent = out["parent"].astype(np.int64)
         slots = np.concatenate([slots[parent], out["item"][:, None]], axis=1)
         gains = np.concatenate([gains[parent], out["gain"][:, None]], axis=1)

@@ -88,6 +88,32 @@ def expand(
     return new, parent, item, gained, margin
 
 
+def unrolled(
+    scorer: ContextScorer,
+    state: State,
+    item_context: torch.Tensor,
+    valid: torch.Tensor,
+    beams: Beams,
+    width: int,
+    steps: int,
+    alpha: float,
+    beta: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``steps`` expansions in a row (a static loop, unrolled in the graph).
+
+    Returns each final beam's appended slots and gains ``[width, steps]`` (best beam first) and
+    every step's :func:`tie_margin` ``[steps]``.
+    """
+    slots = gains = None
+    margins = []
+    for _ in range(steps):
+        beams, parent, item, gain, margin = expand(scorer, state, item_context, valid, beams, width, alpha, beta)
+        slots = item.unsqueeze(1) if slots is None else torch.cat([slots[parent], item.unsqueeze(1)], dim=1)
+        gains = gain.unsqueeze(1) if gains is None else torch.cat([gains[parent], gain.unsqueeze(1)], dim=1)
+        margins.append(margin)
+    return slots, gains, torch.cat(margins)
+
+
 def tie_margin(ranked: torch.Tensor) -> torch.Tensor:
     """Smallest gap between consecutive live values of a descending top-(k+1): below float
     error, another runtime may keep a different item or beam here and still be right."""

@@ -43,7 +43,7 @@ be silently mis-encoded. Fixed shapes come from the manifest: the most recent ``
 
 **Output.** A plain model (outputs per task) ranks all candidates by ``sum_t weights[t] * p_t``
 (default effective_view + like; ties keep server order). A model exported with a ranker returns
-its list (``ranked`` slots; adaptive beam search runs its ``prepare``/``step``/``step_single`` loop
+its list (``ranked`` slots; adaptive beam search runs its ``prepare``/``step``/``finish`` loop
 here with the torch-free :func:`edgerank.rankers.loop.drive`, the very loop PyTorch evaluation runs); the candidates it did not place follow in server
 order. ``placed`` says how many head items the model ordered; ``scores`` covers those.
 
@@ -69,13 +69,12 @@ from edgerank.data.video_features import BY_NAME, TASKS, encode_requests
 from edgerank.errors import ConfigError
 from edgerank.monitor.events import EventLog
 from edgerank.runtime.artifact import ArtifactError, InputError, TensorSpec, VerifiedArtifact, require
-from edgerank.rankers.loop import drive
+from edgerank.rankers.loop import SIGNATURES as ADAPTIVE_SIGNATURES, drive
 from edgerank.runtime.guard import GuardedRuntime, Ranking
 from edgerank.runtime.sources import ModelHandle, ModelSource
 
 SCENARIO = "short_video_rerank"
 DEFAULT_WEIGHTS = {"effective_view": 1.0, "like": 1.0}
-ADAPTIVE_SIGNATURES = ("prepare", "step", "step_single")
 HAS_NEXT, EFFECTIVE_VIEW, LIKE = (TASKS.index(t) for t in ("has_next", "effective_view", "like"))
 
 
@@ -322,6 +321,9 @@ class VideoModel:
         transforms = require(manifest, "input_transforms", where)
         signatures = manifest.get("signatures") or {}
         self.adaptive = set(ADAPTIVE_SIGNATURES) <= set(signatures)
+        if len(signatures) > 1 and not self.adaptive:  # e.g. an adaptive beam from before 'finish'
+            raise ArtifactError(f"{where}: signatures {sorted(signatures)}; this runtime drives an adaptive beam "
+                                f"through {list(ADAPTIVE_SIGNATURES)} - re-export the run")
         inputs = artifact.inputs
         if self.adaptive:  # the request inputs are those of 'prepare'
             inputs = {t["name"]: TensorSpec(t["name"], str(t["dtype"]), tuple(t["shape"])) for t in signatures["prepare"]["inputs"]}
