@@ -76,10 +76,10 @@ class ContextualTAMMoE(TargetAttentionMMoE):
     def candidate_state(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         """Everything that does not depend on the partial list, for ``N`` candidates ``[N, D]``."""
         n, tasks, experts = features.shape[0], len(TASKS), self.num_experts
-        outputs = [expert(features) for expert in self.mmoe.experts]
-        projected = torch.stack(  # [N, T, E, H]: each tower's first layer on each expert
-            [torch.stack([self.heads.towers[t][0](x) for x in outputs], dim=1) for t in TASKS], dim=1
-        )
+        outputs = torch.stack([expert(features) for expert in self.mmoe.experts], dim=1)  # [N, E, D]
+        first = [self.heads.towers[t][0] for t in TASKS]  # every tower's first layer, in one matmul
+        projected = nn.functional.linear(outputs, torch.cat([f.weight for f in first]), torch.cat([f.bias for f in first]))
+        projected = projected.reshape(n, experts, tasks, self.tower_width).permute(0, 2, 1, 3)  # [N, T, E, H]
         gate_logits = torch.cat([self.mmoe.gates[t](features) for t in TASKS], dim=-1)
         return {
             "projected": projected,

@@ -61,16 +61,11 @@ def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray],
         slots = np.concatenate([slots[parent], out["item"][:, None]], axis=1)
         gains = np.concatenate([gains[parent], out["gain"][:, None]], axis=1)
         margin = _margin(out, margin)
-    missing = list_size - slots.shape[1]
-    best_slots = np.pad(slots[0], (0, missing), constant_values=-1)
-    best_gains = np.pad(gains[0], (0, missing), constant_values=BLOCKED)
-    possible = best_gains > BLOCKED / 2
-    return Ranking(
-        slots=np.where(possible, best_slots, -1).astype(np.int64),
-        gains=np.where(possible, best_gains, 0.0).astype(np.float32),
-        evaluations=evaluations,
-        margin=margin,
-    )
+    best, gained = np.full(list_size, -1, dtype=np.int64), np.zeros(list_size, dtype=np.float32)
+    possible = gains[0] > BLOCKED / 2  # np.pad would cost more than the loop itself
+    best[: slots.shape[1]] = np.where(possible, slots[0], -1)
+    gained[: slots.shape[1]] = np.where(possible, gains[0], 0.0)
+    return Ranking(slots=best, gains=gained, evaluations=evaluations, margin=margin)
 
 
 def _margin(out: Mapping[str, np.ndarray], so_far: float) -> float:
