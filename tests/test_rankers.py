@@ -83,6 +83,19 @@ def test_adaptive_beam_never_narrowing_is_beam_search(scorer):
     assert saved > 0
 
 
+def test_adaptive_beam_narrowing_at_once_is_beam_width_one(scorer):
+    """threshold 0 narrows right after the first expansion, whose best beam is beam k=1's first
+    item; ``finish`` then completes it with width 1 in one call - beam k=1's list, item for item,
+    including requests with fewer valid candidates than positions."""
+    single = BeamSearchRanker(scorer, list_size=6, beam_size=1).eval()
+    at_once = AdaptiveBeamRanker(scorer, list_size=6, beam_size=4, threshold=0.0).eval()
+    for seed in range(30):
+        sample = tensors(request(seed, m=12, min_valid=2))
+        b, a = single.rank(sample), at_once.rank(sample)
+        assert a.slots.tolist() == b.slots.tolist() and a.evaluations == b.evaluations
+        np.testing.assert_allclose(a.gains, b.gains, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "factory, message",
     [

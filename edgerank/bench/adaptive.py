@@ -2,7 +2,7 @@
 
 For an adaptive-beam artifact the benchmark also exports the *same* ranker as plain beam search
 (one unrolled signature, the fastest form of the full search) and times both ``.tflite`` files
-on the same requests, 1 thread: the adaptive loop pays per-signature call overhead, the unrolled
+on the same requests, in turns, 1 thread: the adaptive loop pays per-signature call overhead, the unrolled
 graph pays for every position at full width, and only the measurement says which wins.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from edgerank.bench.timing import time_requests
+from edgerank.bench.timing import time_interleaved
 
 
 def adaptive_vs_beam(graph: Any, adaptive_model: Path, requests: Sequence[Mapping[str, np.ndarray]], warmup: int) -> dict[str, Any]:
@@ -30,9 +30,10 @@ def adaptive_vs_beam(graph: Any, adaptive_model: Path, requests: Sequence[Mappin
     with tempfile.TemporaryDirectory() as tmp:
         beam_path = to_tflite(beam, requests[0], Path(tmp) / "beam.tflite")
         beam_runner = Interpreter(model_path=str(beam_path), num_threads=1).get_signature_runner()
-        beam_stats = time_requests(lambda r: beam_runner(**r), requests, warmup)
+        calls = {"beam": lambda r: beam_runner(**r), "adaptive": lambda r: graph.run_exported(adaptive, r)}
+        timed = time_interleaved(calls, requests, warmup, rounds=10)  # in turns: both see the same machine
+        beam_stats, adaptive_stats = timed["beam"], timed["adaptive"]
         beam_size = beam_path.stat().st_size
-    adaptive_stats = time_requests(lambda r: graph.run_exported(adaptive, r), requests, warmup)
     valid = [int(np.sum(r[ranker.mask_input] > 0.5)) for r in requests]
     adaptive_evals = [int(graph.run_exported(adaptive, r)["evaluations"][0]) for r in requests]
     return {

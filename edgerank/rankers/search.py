@@ -34,6 +34,10 @@ class Beams:
     def select(self, rows: torch.Tensor) -> "Beams":
         return Beams(self.reward[rows], self.survive[rows], self.placed[rows], self.context[rows])
 
+    def repeat(self, times: int) -> "Beams":
+        """A single beam ``times`` over: ``select`` of row 0 without the gathers in the graph."""
+        return Beams(*(x.expand(times, *x.shape[1:]) for x in (self.reward, self.survive, self.placed, self.context)))
+
     def stability(self) -> torch.Tensor:
         """``min(rewards) / max(rewards)`` over the live beams (1.0 when none is live)."""
         live = self.reward > BLOCKED / 2
@@ -71,18 +75,23 @@ def expand(
     # Once the valid candidates run out every extension is BLOCKED and ties everywhere; keep the
     # beams in their order then (parent j -> new beam j) so both runtimes agree on the best list.
     exhausted = reward <= BLOCKED / 2
-    keep_order = torch.arange(width, device=flat.device).clamp_max(num_beams - 1)
-    parent = torch.where(exhausted, keep_order, torch.div(flat, num_candidates, rounding_mode="floor"))
-    item = torch.where(exhausted, torch.full_like(flat, -1), flat - parent * num_candidates)
+    if num_beams == 1:  # every new beam extends the one beam: no parent to work out or gather
+        parent = torch.zeros_like(flat)
+        item = torch.where(exhausted, torch.full_like(flat, -1), flat)
+    else:
+        keep_order = torch.arange(width, device=flat.device).clamp_max(num_beams - 1)
+        parent = torch.where(exhausted, keep_order, torch.div(flat, num_candidates, rounding_mode="floor"))
+        item = torch.where(exhausted, torch.full_like(flat, -1), flat - parent * num_candidates)
     slots = torch.arange(num_candidates, device=flat.device)
     chosen = (slots.unsqueeze(0) == item.unsqueeze(1)).to(beams.placed.dtype)  # one-hot without F.one_hot
     live = (~exhausted).to(beams.reward.dtype)
     p_next = probs[..., HAS_NEXT].reshape(-1)[flat]
+    parents = beams.select(parent) if num_beams > 1 else beams.repeat(width)
     new = Beams(
         reward=reward,
-        survive=beams.survive[parent] * (live * p_next + (1.0 - live)),
-        placed=beams.placed[parent] + chosen,
-        context=beams.context[parent] + item_context[item.clamp_min(0)] * live.unsqueeze(1),
+        survive=parents.survive * (live * p_next + (1.0 - live)),
+        placed=parents.placed + chosen,
+        context=parents.context + item_context[item.clamp_min(0)] * live.unsqueeze(1),
     )
     gained = torch.where(exhausted, torch.full_like(reward, BLOCKED), gain.reshape(-1)[flat])
     return new, parent, item, gained, margin
@@ -108,8 +117,11 @@ def unrolled(
     margins = []
     for _ in range(steps):
         beams, parent, item, gain, margin = expand(scorer, state, item_context, valid, beams, width, alpha, beta)
-        slots = item.unsqueeze(1) if slots is None else torch.cat([slots[parent], item.unsqueeze(1)], dim=1)
-        gains = gain.unsqueeze(1) if gains is None else torch.cat([gains[parent], gain.unsqueeze(1)], dim=1)
+        if slots is None:
+            slots, gains = item.unsqueeze(1), gain.unsqueeze(1)
+        else:  # a single beam's history needs no gather
+            slots = torch.cat([slots if width == 1 else slots[parent], item.unsqueeze(1)], dim=1)
+            gains = torch.cat([gains if width == 1 else gains[parent], gain.unsqueeze(1)], dim=1)
         margins.append(margin)
     return slots, gains, torch.cat(margins)
 

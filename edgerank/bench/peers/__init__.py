@@ -29,6 +29,7 @@ from torch import nn
 from edgerank.bench.peers import executorch as executorch_peer
 from edgerank.bench.peers import onnx as onnx_peer
 from edgerank.bench.peers.accuracy import compare
+from edgerank.bench.timing import time_interleaved
 from edgerank.bench.peers.program import describe, quiet_stdout, signatures
 
 PEERS: dict[str, ModuleType] = {onnx_peer.NAME: onnx_peer, executorch_peer.NAME: executorch_peer}
@@ -120,26 +121,11 @@ def _interleaved(calls: Mapping[str, Call], requests: Sequence[Any], warmup: int
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)  # torch eager, and ExecuTorch's portable kernels share no pool with it
-    times: dict[str, list[float]] = {name: [] for name in calls}
     try:
         with quiet_stdout(), torch.inference_mode():
-            for call in calls.values():
-                for request in requests[:warmup]:
-                    call(request)
-            for chunk in np.array_split(np.arange(len(requests)), max(1, rounds)):
-                for name, call in calls.items():
-                    for i in chunk:
-                        start = time.perf_counter_ns()
-                        call(requests[i])
-                        times[name].append((time.perf_counter_ns() - start) / 1e6)
+            return time_interleaved(calls, requests, warmup, rounds)
     finally:
         torch.set_num_threads(previous)
-    return {name: _stats(np.asarray(t)) for name, t in times.items() if t}
-
-
-def _stats(times: np.ndarray) -> dict[str, float]:
-    stats = {"p50": np.percentile(times, 50), "p95": np.percentile(times, 95), "p99": np.percentile(times, 99), "mean": times.mean()}
-    return {k: round(float(v), 5) for k, v in stats.items()}
 
 
 def run_peers(
