@@ -56,7 +56,7 @@ def _requests(run_dir: Path, manifest: dict[str, Any], n: int, seed: int = 0) ->
     return [base[i % len(base)] for i in range(n)], origin
 
 
-def _tflite_call(interpreter: Any, graph: Any) -> Any:
+def tflite_call(interpreter: Any, graph: Any) -> Any:
     """One request through the ``.tflite``: its single signature, or the graph's app loop."""
     if len(interpreter.get_signature_list()) == 1:
         runner = interpreter.get_signature_runner()
@@ -102,7 +102,7 @@ def benchmark(
         model_path = directory / MODEL_FILE
         result["model_bytes"][variant] = model_path.stat().st_size
         for t in threads:
-            call = _tflite_call(Interpreter(model_path=str(model_path), num_threads=t), graph)
+            call = tflite_call(Interpreter(model_path=str(model_path), num_threads=t), graph)
             if call is None:
                 result["latency_ms"][f"tflite_{variant}"] = "skipped: several signatures need the app loop of reference/graph.pt"
                 break
@@ -151,7 +151,7 @@ def benchmark(
         from edgerank.bench.peers import run_peers
 
         float_model = found["float32"] / MODEL_FILE
-        make_call = lambda t: _tflite_call(Interpreter(model_path=str(float_model), num_threads=t), graph)  # noqa: E731
+        make_call = lambda t: tflite_call(Interpreter(model_path=str(float_model), num_threads=t), graph)  # noqa: E731
         result["peers"] = run_peers(graph, requests, float_model, make_call, warmup, list(peers))
 
     if memory:

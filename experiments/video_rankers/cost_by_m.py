@@ -1,10 +1,11 @@
 """How greedy, beam and adaptive beam scale with m, the number of candidates per request.
 
 Reads the jobs of the by-m study (``python -m edgerank -m +study=video_rankers_by_m``): their true
-ListReward and model evaluations from ``metrics.json``, and times each exported re-ranker with the
-benchmark (``edgerank.bench``: 1 thread, the held-out requests saved at export, the app loop for
-adaptive beam). Run it on a quiet machine, after the sweep (the sweep's own jobs run in parallel).
-Writes ``cost_by_m.csv``, ``cost_by_m.md`` and ``cost_by_m.png`` next to this file.
+ListReward and model evaluations from ``metrics.json``, and times the exported re-rankers of each m
+*in turns* on the same held-out requests (saved at export), 1 thread, the app loop for adaptive
+beam - so a slow spell of a shared machine hits all three alike and the ratios hold even when the
+absolute figures drift. Run it after the sweep (whose jobs run in parallel). Writes
+``cost_by_m.csv``, ``cost_by_m.md`` and ``cost_by_m.png`` next to this file.
 
     python experiments/video_rankers/cost_by_m.py experiments/video_rankers/by_m
 """
@@ -16,31 +17,47 @@ import sys
 from pathlib import Path
 
 import yaml
+from ai_edge_litert.interpreter import Interpreter
 
-from edgerank.bench.core import benchmark
+from edgerank.bench.core import tflite_call
+from edgerank.bench.timing import time_interleaved
+from edgerank.export.manifest import MODEL_FILE, read_manifest
+from edgerank.export.reference import load_graph, load_samples
 from edgerank.sweep_summary import load_jobs
 
 HERE = Path(__file__).parent
-COLUMNS = {  # csv column: metrics.json / benchmark key
-    "true_list_reward": "rerank/true_list_reward",
-    "pxtr_true_list_reward": "rerank/pxtr_true_list_reward",
-    "evals_per_request": "rerank/evals_per_request",
-    "tflite_p50_us": "tflite_p50_us",
-    "torch_p50_us": "torch_p50_us",
-    "size_bytes": "size_bytes",
-}
+REQUESTS, WARMUP, ROUNDS = 1000, 50, 20
 
 
-def measure(sweep_dir: Path, requests: int = 500) -> list[dict[str, float | str]]:
-    rows = []
+def measure(sweep_dir: Path) -> list[dict[str, float | str]]:
+    by_m: dict[int, list[dict]] = {}
     for job in load_jobs(sweep_dir):
         if job["status"] != "ok":
             print(f"job {job['job']} failed: skipped", file=sys.stderr)
             continue
-        timed = benchmark(sweep_dir / str(job["job"]), n_requests=requests, threads=(1,), memory=False)
-        found = {**job, **timed}
-        m = yaml.safe_load(str(job["data.candidates"]))[1]
-        rows.append({"ranker": job["ranker"], "m": m, **{column: found[key] for column, key in COLUMNS.items()}})
+        by_m.setdefault(yaml.safe_load(str(job["data.candidates"]))[1], []).append(job)
+    rows = []
+    for m, jobs in sorted(by_m.items()):
+        runs = {job["ranker"]: sweep_dir / str(job["job"]) for job in jobs}
+        calls = {
+            ranker: tflite_call(Interpreter(model_path=str(run / "artifact" / MODEL_FILE), num_threads=1), load_graph(run))
+            for ranker, run in runs.items()
+        }
+        samples = load_samples(next(iter(runs.values())))  # the same requests: one dataset per m
+        timed = time_interleaved(calls, [samples[i % len(samples)] for i in range(REQUESTS)], WARMUP, ROUNDS)
+        for job in jobs:
+            ranker = job["ranker"]
+            rows.append({
+                "ranker": ranker,
+                "m": m,
+                "true_list_reward": job["rerank/true_list_reward"],
+                "pxtr_true_list_reward": job["rerank/pxtr_true_list_reward"],
+                "evals_per_request": job["rerank/evals_per_request"],
+                "tflite_p50_us": round(timed[ranker]["p50"] * 1000, 1),
+                "tflite_p95_us": round(timed[ranker]["p95"] * 1000, 1),
+                "over_beam_p50": round(timed[ranker]["p50"] / timed["beam"]["p50"], 3) if "beam" in timed else "",
+                "size_bytes": read_manifest(runs[ranker] / "artifact")["size_bytes"],
+            })
     return sorted(rows, key=lambda r: (r["ranker"], r["m"]))
 
 
@@ -50,13 +67,13 @@ def write(rows: list[dict[str, float | str]]) -> None:
         writer.writeheader()
         writer.writerows(rows)
     lines = [
-        "| ranker | m | true ListReward | server order | evaluations / request | `.tflite` p50 (µs) | PyTorch eager p50 (µs) |",
-        "|---|---|---|---|---|---|---|",
+        "| ranker | m | true ListReward | server order | evaluations / request | `.tflite` p50 (µs) | p95 (µs) | p50 / beam's |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['ranker']} | {r['m']} | {r['true_list_reward']:.3f} | {r['pxtr_true_list_reward']:.3f} | "
-            f"{r['evals_per_request']:,.0f} | {r['tflite_p50_us']:,.0f} | {r['torch_p50_us']:,.0f} |"
+            f"{r['evals_per_request']:,.0f} | {r['tflite_p50_us']:,.0f} | {r['tflite_p95_us']:,.0f} | {r['over_beam_p50']} |"
         )
     (HERE / "cost_by_m.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
