@@ -44,7 +44,7 @@ def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray],
     needed = min(list_size, num_valid)  # past num_valid positions stay empty (-1)
     evaluations = num_valid  # the first expansion scores every candidate once
     slots, gains = out["item"][:, None].astype(np.int64), out["gain"][:, None]
-    margin = _margin(out, NO_TIE)
+    margin = float(out["margin"][0])
     while slots.shape[1] < needed:
         beams = {f"beam_{f}": out[f"beam_{f}"] for f in BEAM_FIELDS}
         if float(out["stability"][0]) > threshold:  # beams are sorted: row 0 is the best
@@ -60,14 +60,10 @@ def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray],
         parent = out["parent"].astype(np.int64)
         slots = np.concatenate([slots[parent], out["item"][:, None]], axis=1)
         gains = np.concatenate([gains[parent], out["gain"][:, None]], axis=1)
-        margin = _margin(out, margin)
+        margin = min(margin, float(out["margin"][0]))
     best, gained = np.full(list_size, -1, dtype=np.int64), np.zeros(list_size, dtype=np.float32)
     possible = gains[0] > BLOCKED / 2  # np.pad would cost more than the loop itself
     best[: slots.shape[1]] = np.where(possible, slots[0], -1)
     gained[: slots.shape[1]] = np.where(possible, gains[0], 0.0)
     return Ranking(slots=best, gains=gained, evaluations=evaluations, margin=margin)
 
-
-def _margin(out: Mapping[str, np.ndarray], so_far: float) -> float:
-    """Track the smallest top-k margin; artifacts exported before it was an output have none."""
-    return min(so_far, float(out["margin"][0])) if "margin" in out else so_far
