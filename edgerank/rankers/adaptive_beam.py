@@ -139,28 +139,28 @@ def _beam_outputs(
     return out
 
 
-class PrepareSignature(nn.Module):
-    """Request inputs -> per-request state (``state_*``, ``item_context``) and the first expansion."""
+class _Signature(nn.Module):
+    """One graph of the adaptive-beam file, built from the ranker's scorer and options."""
 
     def __init__(self, ranker: AdaptiveBeamRanker) -> None:
         super().__init__()
         self.ranker = ranker
+
+
+class PrepareSignature(_Signature):
+    """Request inputs -> per-request state (``state_*``, ``item_context``) and the first expansion."""
 
     def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         r = self.ranker
-        state, item_context, beams = r.start(inputs)
-        expanded = expand(r.scorer, state, item_context, r.valid(inputs), beams, r.beam_size, r.alpha, r.beta)
+        state, item_context, valid, beams = r.start(inputs)
+        expanded = expand(r.scorer, state, item_context, valid, beams, r.beam_size, r.alpha, r.beta)
         out = {f"state_{k}": v for k, v in state.items()}
-        out["item_context"], out["valid"] = item_context, r.valid(inputs)
+        out["item_context"], out["valid"] = item_context, valid
         return {**out, **_beam_outputs(*expanded)}
 
 
-class StepSignature(nn.Module):
+class StepSignature(_Signature):
     """One expansion of the k beams, from the prepared state."""
-
-    def __init__(self, ranker: AdaptiveBeamRanker) -> None:
-        super().__init__()
-        self.ranker = ranker
 
     def forward(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
         r = self.ranker
@@ -169,13 +169,9 @@ class StepSignature(nn.Module):
         return _beam_outputs(*expanded)
 
 
-class FinishSignature(nn.Module):
+class FinishSignature(_Signature):
     """The rest of the list from one beam with width 1: ``list_size - 1`` expansions unrolled
     (``items``, ``gains`` and each expansion's tie ``margins``; the loop keeps those it needs)."""
-
-    def __init__(self, ranker: AdaptiveBeamRanker) -> None:
-        super().__init__()
-        self.ranker = ranker
 
     def forward(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
         r = self.ranker

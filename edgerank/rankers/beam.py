@@ -33,18 +33,19 @@ class BeamSearchRanker(Ranker):
             raise ConfigError("beam_size", f"must be a positive integer, got {beam_size!r}")
         self.beam_size = beam_size
 
-    def start(self, inputs: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor, Beams]:
+    def start(self, inputs: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor, Beams]:
+        """The per-request state, each candidate's item context, the valid mask and the empty list."""
         state = self.scorer.prepare(inputs)
         item_context = self.scorer.item_context(state)
         valid = self.valid(inputs)
-        return state, item_context, Beams.empty(valid.shape[0], self.scorer.context_dim, valid)
+        return state, item_context, valid, Beams.empty(valid.shape[0], self.scorer.context_dim, valid)
 
     def search_with_margin(
         self, inputs: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        state, item_context, beams = self.start(inputs)
+        state, item_context, valid, beams = self.start(inputs)
         slots, gains, margins = unrolled(
-            self.scorer, state, item_context, self.valid(inputs), beams, self.beam_size, self.list_size, self.alpha, self.beta
+            self.scorer, state, item_context, valid, beams, self.beam_size, self.list_size, self.alpha, self.beta
         )
         return (*best_list(slots[0], gains[0]), margins.min().reshape(1))
 
