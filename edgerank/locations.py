@@ -4,7 +4,9 @@ Everything is embedded (a directory and SQLite files) so a researcher needs no s
 
 - ``$EDGERANK_HOME`` (default ``~/.edgerank``) is the root;
 - the model registry is ``$EDGERANK_STORE`` or ``$EDGERANK_HOME/models``;
-- the monitoring event log is ``$EDGERANK_MONITOR_DB`` or ``$EDGERANK_HOME/monitor.sqlite``.
+- the monitoring event log is ``$EDGERANK_MONITOR_DB`` or ``$EDGERANK_HOME/monitor.sqlite``;
+- a device's cache of models downloaded from ``edgerank.serve`` is ``$EDGERANK_CACHE`` or
+  ``$EDGERANK_HOME/cache``.
 
 Each CLI also takes an explicit ``--store`` / ``--db`` that wins over the environment.
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 HOME_ENV = "EDGERANK_HOME"
 STORE_ENV = "EDGERANK_STORE"
 MONITOR_ENV = "EDGERANK_MONITOR_DB"
+CACHE_ENV = "EDGERANK_CACHE"
 
 
 def home() -> Path:
@@ -33,3 +36,9 @@ def default_monitor_db() -> Path:
     """The monitoring SQLite file used when no ``--db`` is given."""
     value = os.environ.get(MONITOR_ENV)
     return Path(value).expanduser() if value else home() / "monitor.sqlite"
+
+
+def default_cache() -> Path:
+    """Where a device keeps the versions it downloaded from the service (``rank --server``)."""
+    value = os.environ.get(CACHE_ENV)
+    return Path(value).expanduser() if value else home() / "cache"

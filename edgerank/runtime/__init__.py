@@ -15,11 +15,13 @@ Importing this package must never import torch (tests/test_runtime_no_torch.py c
 from edgerank.runtime.artifact import ArtifactError, InputError, VerifiedArtifact, open_artifact
 from edgerank.runtime.guard import GuardedRuntime, Ranking
 from edgerank.runtime.product import ProductModel, ProductRuntime
+from edgerank.runtime.remote import EventUploader, ServerSource
 from edgerank.runtime.sources import FixedArtifact, ModelHandle, ModelSource, StoreSource
 from edgerank.runtime.video import VideoModel, VideoRanking, VideoRuntime, VideoSession
 
 __all__ = [
     "ArtifactError",
+    "EventUploader",
     "FixedArtifact",
     "GuardedRuntime",
     "InputError",
@@ -28,6 +30,7 @@ __all__ = [
     "ProductModel",
     "ProductRuntime",
     "Ranking",
+    "ServerSource",
     "StoreSource",
     "VerifiedArtifact",
     "VideoModel",

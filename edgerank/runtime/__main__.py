@@ -4,8 +4,10 @@
     replay SOURCE USERS.csv [--limit N]                            every row is a request
     video  SOURCE EVENTS.jsonl [--out FILE]                        short-video feed events (see video_cli)
 
-SOURCE is ``--artifact DIR`` (one published artifact) or ``--store DIR --model NAME`` (the
-registry and its rollout). Each request is recorded to the monitoring log (``--db FILE``,
+SOURCE is ``--artifact DIR`` (one published artifact), ``--store DIR --model NAME`` (the
+registry and its rollout) or ``--server URL --model NAME`` (the ``python -m edgerank.serve``
+service: resolved there, downloaded into ``--cache``, served from the cache when the server is
+away; events are then posted to the server instead of a local log). Each request is recorded to the monitoring log (``--db FILE``,
 default ``$EDGERANK_MONITOR_DB`` or ``~/.edgerank/monitor.sqlite``; ``--no-monitor`` to skip),
 so ``replay`` followed by ``python -m edgerank.monitor summary`` shows a canary at work.
 A replay CSV has a ``user_id`` column (optional) and one column per raw attribute.
@@ -33,7 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     where = common.add_mutually_exclusive_group(required=True)
     where.add_argument("--artifact", help="artifact directory (manifest.json + model.tflite)")
     where.add_argument("--store", help="model registry directory (use with --model)")
-    common.add_argument("--model", help="model name in the registry")
+    where.add_argument("--server", help="URL of an edgerank.serve service (use with --model)")
+    common.add_argument("--model", help="model name in the registry or on the server")
+    common.add_argument("--cache", default=None, help="--server: local model cache (default: $EDGERANK_CACHE or ~/.edgerank/cache)")
+    common.add_argument("--timeout", type=float, default=2.0, help="--server: seconds per HTTP request (default 2)")
     common.add_argument("--fallback", type=int, nargs="*", default=None, help="static fallback SKU ids, best first")
     common.add_argument("--db", default=None, help="monitoring log (default: $EDGERANK_MONITOR_DB or ~/.edgerank/monitor.sqlite)")
     common.add_argument("--no-monitor", action="store_true")
@@ -60,10 +65,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from edgerank.runtime.sources import FixedArtifact, StoreSource
 
     try:
-        if args.store and not args.model:
-            raise EdgeRankError("--store needs --model NAME")
-        source = FixedArtifact(args.artifact) if args.artifact else StoreSource(args.store, args.model)
-        monitor = None if args.no_monitor else EventLog(Path(args.db) if args.db else default_monitor_db())
+        if (args.store or args.server) and not args.model:
+            raise EdgeRankError(f"{'--store' if args.store else '--server'} needs --model NAME")
+        if not args.server:
+            source = FixedArtifact(args.artifact) if args.artifact else StoreSource(args.store, args.model)
+            monitor = None if args.no_monitor else EventLog(Path(args.db) if args.db else default_monitor_db())
+        else:
+            from edgerank.locations import default_cache
+            from edgerank.runtime.remote import EventUploader, ServerSource
+
+            cache = Path(args.cache) if args.cache else default_cache()
+            source = ServerSource(args.server, args.model, cache, timeout_s=args.timeout)
+            monitor = None if args.no_monitor else EventUploader(args.server, timeout_s=args.timeout)
         if args.command == "video":  # the short-video scenario: a raw event log, not product users
             from edgerank.runtime.video_cli import replay as replay_video
 
