@@ -58,8 +58,8 @@ class RemoteError(Exception):
 def _fetch(url: str, timeout_s: float, limit: int, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     """``(status, body)`` of one request, read against a deadline and a size cap."""
     deadline = time.monotonic() + timeout_s
-    request = urllib.request.Request(url, data=data, headers={"User-Agent": "edgerank-device", **(headers or {})})
     try:
+        request = urllib.request.Request(url, data=data, headers={"User-Agent": "edgerank-device", **(headers or {})})
         with _OPENER.open(request, timeout=timeout_s) as response:
             status, chunks, size = response.status, [], 0
             while chunk := response.read(65536):
@@ -128,8 +128,8 @@ class ServerSource:
         """Ask the server now; True when the user's version is in the cache afterwards."""
         user = "" if user_id is None else str(user_id)
         query = "" if user_id is None else "?" + urllib.parse.urlencode({"user": user})
-        url = urllib.parse.urljoin(self.server, f"models/{urllib.parse.quote(self.model)}/resolve{query}")
         try:
+            url = urllib.parse.urljoin(self.server, f"models/{urllib.parse.quote(self.model)}/resolve{query}")
             if not self.valid_name:
                 raise RemoteError(self.last_error)
             status, body = _fetch(url, self.timeout_s, MAX_ANSWER)
@@ -233,7 +233,7 @@ class EventUploader:
     """
 
     def __init__(self, server: str, *, batch_size: int = 200, timeout_s: float = 2.0, max_pending: int = 10_000) -> None:
-        self.url = urllib.parse.urljoin(server.rstrip("/") + "/", "events")
+        self.url = server.rstrip("/") + "/events"
         self.batch_size, self.timeout_s, self.max_pending = max(1, batch_size), timeout_s, max_pending
         self.device = uuid.uuid4().hex
         self._lock = threading.Lock()
