@@ -46,11 +46,15 @@ h3 { font-size:13px; text-transform:uppercase; letter-spacing:.04em; color:var(-
 .kpi.bad .value { color:#dc2626; }
 .grid { display:grid; grid-template-columns:repeat(auto-fit, minmax(560px, 1fr)); gap:14px; margin-bottom:14px; }
 .card svg { width:100%; height:auto; display:block; }
+.card.wide { margin-bottom:14px; overflow-x:auto; }
+.split { display:grid; grid-template-columns:minmax(300px, 1fr) minmax(0, 2.2fr); gap:14px; }
+.split .card { overflow-x:auto; }
+@media (max-width: 1100px) { .split { grid-template-columns:1fr; } }
 table { border-collapse:collapse; width:100%; font-variant-numeric: tabular-nums; }
 th, td { text-align:left; padding:6px 10px; border-bottom:1px solid var(--line); white-space:nowrap; }
 th { color:var(--muted); font-weight:600; font-size:12px; }
 td.num, th.num { text-align:right; }
-td.err { white-space:normal; color:#991b1b; font-size:12px; max-width:360px; }
+td.err { white-space:normal; color:#991b1b; font-size:12px; min-width:260px; }
 .swatch { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:6px; vertical-align:middle; }
 .ok { color:#15803d; } .no { color:#dc2626; }
 .empty { color:var(--muted); padding:16px 0; }
@@ -133,7 +137,7 @@ def _summary_table(rows: Sequence[VersionSummary], colour: Mapping[str, str]) ->
 def _versions_table(records: Sequence[VersionRecord], served: Mapping[int, bool], colour: Mapping[str, str]) -> str:
     if not records:
         return '<p class="empty">Not in the model store.</p>'
-    head = '<tr><th>version</th><th>variant</th><th class="num">size</th><th>sha256</th><th>published</th><th>test metrics</th><th>parity</th><th>served</th></tr>'
+    head = '<tr><th>version</th><th>variant</th><th class="num">size</th><th>sha256</th><th>published (UTC)</th><th>test metrics</th><th>parity</th><th>served</th></tr>'
     body = ""
     for r in records:
         metrics = " ".join(f"{k.split('/', 1)[1]}={v:.4f}" for k, v in sorted(r.metrics.items()) if k.startswith("test/") and isinstance(v, (int, float)))
@@ -141,8 +145,8 @@ def _versions_table(records: Sequence[VersionRecord], served: Mapping[int, bool]
         ok = served.get(r.version, False)
         body += (
             f'<tr data-published="{_e(r.label)}"><td><span class="swatch" style="background:{colour.get(r.label, "#9ca3af")}"></span>{_e(r.label)}</td>'
-            f'<td>{_e(r.variant)}</td><td class="num">{r.size_bytes / 1024:.1f} KiB</td><td><code>{_e(r.sha256[:16])}</code></td>'
-            f'<td>{_e(r.published)}</td><td>{_e(metrics)}</td><td>{parity}</td>'
+            f'<td>{_e(r.variant)}</td><td class="num">{r.size_bytes / 1024:.1f} KiB</td><td><code title="{_e(r.sha256)}">{_e(r.sha256[:12])}</code></td>'
+            f'<td>{_e(r.published.replace("T", " ")[:16])}</td><td>{_e(metrics)}</td><td>{parity}</td>'
             f'<td class="{"ok" if ok else "no"}">{"yes" if ok else "no: files do not match their checksums"}</td></tr>'
         )
     return f"<table>{head}{body}</table>"
@@ -160,9 +164,9 @@ def model_section(name: str, events: Sequence[Event], records: Sequence[VersionR
         parts.append('<div class="grid">' + "".join(
             f'<div class="card chart" data-chart="{key}"><h3>{CHART_TITLES[key]}</h3>{svg}</div>' for key, svg in svgs.items()
         ) + "</div>")
-    parts.append('<div class="grid">' + _rollout(rollout, records, colour)
-                 + f'<div class="card"><h3>Per version (as <code>python -m edgerank.monitor summary</code>)</h3>{_summary_table(rows, colour)}</div></div>')
-    parts.append(f'<div class="card"><h3>Published versions</h3>{_versions_table(records, served, colour)}</div></section>')
+    parts.append(f'<div class="card wide"><h3>Per version (as <code>python -m edgerank.monitor summary</code>)</h3>{_summary_table(rows, colour)}</div>')
+    parts.append('<div class="split">' + _rollout(rollout, records, colour)
+                 + f'<div class="card"><h3>Published versions</h3>{_versions_table(records, served, colour)}</div></div></section>')
     return "".join(parts)
 
 
