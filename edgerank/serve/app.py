@@ -8,7 +8,9 @@
     GET  /models/{name}/v{version}/{file}      ``model.tflite`` / ``manifest.json``, strong ETag = sha256
     POST /events                               a device's batch of inference events (idempotent)
 
-Reads need no secret; there are no write endpoints for models: publishing and rollouts stay on
+Resolve and downloads run on the event loop (answers from memory: the index and the verified
+bytes are cached, see :mod:`edgerank.serve.catalog`); the SQLite writes of ``POST /events`` and
+the dashboard's plots run in Starlette's thread pool. Reads need no secret; there are no write endpoints for models: publishing and rollouts stay on
 the ``python -m edgerank.registry`` CLI, against the store. File URLs mirror the store's own
 layout (``models/NAME/vN/FILE``), so a CDN or object store holding a copy of the store's
 ``models/`` folder can serve downloads instead (``files_url``), with the same paths.
@@ -68,13 +70,13 @@ def create_app(store: str | Path, monitor_db: str | Path, files_url: str = "/mod
     def model_json(name: str) -> dict[str, Any]:
         return {"name": name, "versions": [version_json(r) for r in catalog.records(name).values()], "rollout": catalog.rollout(name)}
 
-    def models(request: Request) -> JSONResponse:
+    async def models(request: Request) -> JSONResponse:
         return JSONResponse({"models": [model_json(n) for n in catalog.names()]})
 
-    def model(request: Request) -> JSONResponse:
+    async def model(request: Request) -> JSONResponse:
         return JSONResponse(model_json(request.path_params["name"]))
 
-    def resolve(request: Request) -> JSONResponse:
+    async def resolve(request: Request) -> JSONResponse:
         name = request.path_params["name"]
         user = request.query_params.get("user")
         if user is not None and not 0 < len(user) <= MAX_USER:
@@ -88,7 +90,7 @@ def create_app(store: str | Path, monitor_db: str | Path, files_url: str = "/mod
             headers={"Cache-Control": "no-store"},  # per user, and changes with the rollout
         )
 
-    def file(request: Request) -> Response:
+    async def file(request: Request) -> Response:
         match = VERSION.fullmatch(request.path_params["version"])
         if match is None:
             raise NotServed(404, f"no version {request.path_params['version'][:40]!r}; versions are v1, v2, ...")
@@ -120,10 +122,10 @@ def create_app(store: str | Path, monitor_db: str | Path, files_url: str = "/mod
             return _error(exc.status, str(exc))
         return JSONResponse(receipt.to_dict())
 
-    def healthz(request: Request) -> JSONResponse:
+    async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True, "models": catalog.names(), "ingestion": ingest.stats()})
 
-    def dashboard(request: Request) -> HTMLResponse:
+    def dashboard(request: Request) -> HTMLResponse:  # plots take a while: Starlette runs it in its thread pool
         only = request.query_params.get("model")
         all_events: dict[str, list] = {}
         for event in log.events(model=check_name(only) if only else None):

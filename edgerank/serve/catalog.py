@@ -132,8 +132,6 @@ class Catalog:
         if filename not in SERVED_FILES:
             raise NotServed(404, f"no file {filename[:80]!r}; a version serves {', '.join(SERVED_FILES)}")
         path = record.path / filename
-        if not path.resolve().is_relative_to(self.root):
-            raise NotServed(503, f"{record.name} {record.label}: stored outside the store root; refusing to serve it")
         expected = record.sha256 if filename == MODEL_FILE else record.manifest_sha256
         cache_key, stat_key = (record.name, record.version, filename), _stat_key(path)
         with self._lock:
@@ -141,6 +139,8 @@ class Catalog:
             if cached is not None and cached[0] == stat_key:
                 self._files.move_to_end(cache_key)
                 return cached[1]
+        if not path.resolve().is_relative_to(self.root):
+            raise NotServed(503, f"{record.name} {record.label}: stored outside the store root; refusing to serve it")
         try:
             data = path.read_bytes()
         except OSError as exc:
