@@ -29,15 +29,15 @@ def check(result: dict, devices: int) -> None:
     assert result["events_lost"] == 0 and result["events_duplicated"] == 0
     assert result["events_stored"] == result["events_acknowledged"] == result["events_sent"] > 0
     assert result["resent_batches"] == result["resends_recognised_as_duplicates"]
-    assert result["latency"]["download"]["n"] == devices  # each device downloaded its version once
-    assert result["latency"]["resolve"]["n"] == result["batches"] > 0
+    assert result["downloads"] == devices  # each device downloaded its version once
+    assert result["latency"]["resolve"]["n"] > 0 and result["latency"]["events"]["n"] > 0
     assert result["requests_per_s"] > 0 and result["latency"]["all"]["p99_ms"] >= result["latency"]["all"]["p50_ms"]
 
 
 def test_a_short_load_stores_every_event_once(run, tmp_path):
     cloud = make_cloud(run, tmp_path)
     cloud.rollout("stable:1=90", "canary:2=10")
-    check(bench(cloud.store.root, "--devices", "20", "--seconds", "2", "--resend", "0.2"), 20)
+    check(bench(cloud.store.root, "--devices", "20", "--seconds", "2", "--warmup", "0.5", "--resend", "0.2"), 20)
 
 
 @pytest.mark.slow

@@ -128,3 +128,13 @@ def test_the_cli_prints_where_it_listens_and_serves(cloud, tmp_path):
     bad = subprocess.run([*command[:-4], "--port", "70000"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--port" in bad.stderr
     assert json.loads(json.dumps(health))  # the answer was JSON all along
+
+
+def test_downloads_can_point_at_a_cdn_holding_the_store_layout(cloud):
+    from edgerank.serve import BackgroundServer, create_app
+
+    with BackgroundServer(create_app(cloud.store.root, cloud.db, files_url="https://cdn.example/models/")) as server:
+        answer = httpx.get(server.url + "/models/product_topk/resolve", params={"user": "bob"}, timeout=10).json()
+        assert answer["model_url"] == "https://cdn.example/models/product_topk/v2/model.tflite"
+        path = answer["model_url"].removeprefix("https://cdn.example/")  # the store's own layout under STORE/
+        assert (cloud.store.root / path).read_bytes() == httpx.get(f"{server.url}/{path}", timeout=10).content

@@ -9,8 +9,10 @@ same id. Afterwards the monitoring store is read back: every event acknowledged 
 exactly once (each event carries a unique timestamp, so lost and duplicated events are counted,
 not assumed).
 
-Prints one JSON object: requests/s, latency p50/p99 per endpoint and overall (client-side,
-milliseconds), batches, resends and the duplicates the service recognised, events sent, stored,
+Requests of the first ``--warmup`` seconds (every device's first download falls there) and of
+rounds finishing after the end are not timed. ``--think S`` makes each device pause (exponentially distributed, mean S) between rounds,
+for latency at a given offered load instead of at saturation. Prints one JSON object: requests/s, latency p50/p99 per endpoint and overall (client-side,
+milliseconds), CPU seconds of the service and of the load generator, batches, resends and the duplicates the service recognised, events sent, stored,
 lost and duplicated. Without ``--store``, a tiny product model is trained and published first
 (``python -m edgerank +experiment=product_topk`` on 2,000 users, 1 epoch) with a 90/10 rollout.
 The load generator (asyncio + aiohttp, one process) shares the machine with the service, so on a
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sqlite3
 import subprocess
@@ -58,10 +61,15 @@ def prepare_store(workdir: Path) -> tuple[Path, str]:
 
 
 class Load:
-    def __init__(self, url: str, model: str, devices: int, seconds: float, batch: int, resend: float, seed: int) -> None:
+    def __init__(self, url: str, model: str, devices: int, seconds: float, warmup: float, batch: int, resend: float, think: float,
+                 seed: int) -> None:
         self.url, self.model, self.devices, self.seconds, self.batch, self.resend = url, model, devices, seconds, batch, resend
+        self.warmup, self.think = warmup, think
+        self.window = (0.0, 0.0)  # monotonic start and end of the timed part
         self.rng = random.Random(seed)
         self.latency: dict[str, list[float]] = {"resolve": [], "download": [], "events": []}
+        self.untimed = 0  # requests of the warm-up and of rounds finishing after the end
+        self.downloads = 0
         self.failures = 0
         self.batches = self.resent = self.recognised = self.retries = 0
         self.events_acknowledged = 0
@@ -74,10 +82,13 @@ class Load:
 
     async def _request(self, client: Any, kind: str, method: str, path: str, **options: Any) -> tuple[int, Any]:
         """``(status, JSON body or None)``, timed from sending to the last byte read."""
-        start = time.perf_counter()
+        start = time.monotonic()
         async with client.request(method, path, **options) as response:
             body = await response.read()
-        self.latency[kind].append(time.perf_counter() - start)
+        if self.window[0] <= start < self.window[1]:
+            self.latency[kind].append(time.monotonic() - start)
+        else:
+            self.untimed += 1
         is_json = response.content_type == "application/json" and body
         return response.status, json.loads(body) if is_json else None
 
@@ -103,6 +114,7 @@ class Load:
                 if resolved["sha256"] != sha:
                     headers = {"If-None-Match": f'"{sha}"'} if sha else {}
                     await self._request(client, "download", "GET", resolved["model_url"], headers=headers)
+                    self.downloads += 1
                     sha = resolved["sha256"]
             except Exception:  # noqa: BLE001 - counted; a device would keep its cached model
                 self.failures += 1
@@ -121,6 +133,8 @@ class Load:
                 self.resent += 1
                 again = await self._post(client, body, stop + 30.0)
                 self.recognised += bool(again and again["duplicate"])
+            if self.think:
+                await asyncio.sleep(min(self.rng.expovariate(1.0 / self.think), max(0.0, stop - time.monotonic())))
 
     async def run(self) -> float:
         import aiohttp
@@ -128,9 +142,19 @@ class Load:
         connector = aiohttp.TCPConnector(limit=self.devices)  # one connection per device, kept alive
         async with aiohttp.ClientSession(self.url, connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
             start = time.monotonic()
-            stop = start + self.seconds
+            stop = start + self.warmup + self.seconds
+            self.window = (start + self.warmup, stop)
             await asyncio.gather(*(self.device(client, i, stop) for i in range(self.devices)))
             return time.monotonic() - start
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) the service process used so far; None where /proc is not there."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def start_service(store: Path, db: Path) -> tuple[subprocess.Popen, str]:
@@ -148,9 +172,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--store", default=None, help="a model store to serve (default: train and publish a tiny model)")
     parser.add_argument("--model", default="product_topk")
     parser.add_argument("--devices", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=30.0, help="timed seconds, after the warm-up")
+    parser.add_argument("--warmup", type=float, default=3.0,
+                        help="seconds of load before timing starts (every device's first download falls in it)")
     parser.add_argument("--batch", type=int, default=20, help="events per posted batch")
     parser.add_argument("--resend", type=float, default=0.05, help="share of batches posted twice (lost answers)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a device waits between rounds (default 0: closed loop, the service saturated)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -160,8 +188,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         db = workdir / "monitor.sqlite"
         process, url = start_service(store, db)
         try:
-            load = Load(url, model, args.devices, args.seconds, args.batch, args.resend, args.seed)
+            load = Load(url, model, args.devices, args.seconds, args.warmup, args.batch, args.resend, args.think, args.seed)
+            client_cpu, service_cpu = time.process_time(), _cpu_seconds(process.pid)
             elapsed = asyncio.run(load.run())
+            client_cpu = time.process_time() - client_cpu
+            after = _cpu_seconds(process.pid)
+            service_cpu = None if after is None or service_cpu is None else round(after - service_cpu, 2)
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -171,12 +203,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     sent = load._next
     result = {
         "devices": args.devices,
-        "seconds": round(elapsed, 2),
+        "think_s": args.think,
+        "seconds": args.seconds,
+        "warmup_s": args.warmup,
+        "wall_s": round(elapsed, 2),
+        "service_cpu_s": service_cpu,  # over wall_s; on a shared machine the service may get less than a core
+        "requests_per_service_cpu_s": round((requests + load.untimed) / service_cpu, 1) if service_cpu else None,
+        "client_cpu_s": round(client_cpu, 2),
         "requests": requests,
-        "requests_per_s": round(requests / elapsed, 1),
+        "untimed_requests": load.untimed,
+        "requests_per_s": round(requests / args.seconds, 1),
         "latency": {"all": _percentiles([x for v in load.latency.values() for x in v]),
                     **{kind: _percentiles(values) for kind, values in load.latency.items()}},
         "failed_requests": load.failures,
+        "downloads": load.downloads,
         "batches": load.batches,
         "resent_batches": load.resent,
         "resends_recognised_as_duplicates": load.recognised,

@@ -1,6 +1,6 @@
 """The HTTP surface of the cloud side (a Starlette ASGI app, served by uvicorn).
 
-    GET  /                                     dashboard (HTML), ``?model=NAME`` for one model
+    GET  /                                     dashboard (HTML): ``?model=NAME`` one model, ``?hours=H`` window (24)
     GET  /healthz                              liveness and ingestion counters (JSON)
     GET  /models                               published models, versions and rollouts (JSON)
     GET  /models/{name}                        one model's versions and rollout (JSON)
@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -41,6 +42,8 @@ from edgerank.serve.dashboard import model_section, page
 from edgerank.serve.ingest import BadBatch, IngestStore
 
 MAX_BODY = 1 << 20
+DASHBOARD_HOURS = 24.0  # the window the dashboard shows by default (?hours=0: everything)
+DASHBOARD_TTL_S = 5.0  # a page is rendered at most this often (several people watching a canary)
 MAX_USER = 256
 IMMUTABLE = "public, max-age=31536000, immutable"  # a published version never changes
 VERSION = re.compile(r"v([1-9][0-9]{0,8})")
@@ -63,6 +66,10 @@ def create_app(store: str | Path, monitor_db: str | Path, files_url: str = "/mod
     ingest = IngestStore(monitor_db)
     log = EventLog(monitor_db)
     files_url = files_url.rstrip("/")
+    # Threads waiting for the group commit: each device's batch waits in one, and the more wait,
+    # the more batches share a commit; a pool of its own, so ingestion never starves the dashboard.
+    writers = anyio.CapacityLimiter(256)
+    rendered: dict[tuple[str | None, float], tuple[float, str]] = {}  # the dashboard, for DASHBOARD_TTL_S
 
     def version_json(record: Any) -> dict[str, Any]:
         return {**record.summary(), "sha256": record.sha256, "manifest_sha256": record.manifest_sha256, "served": catalog.verified(record)}
@@ -117,7 +124,7 @@ def create_app(store: str | Path, monitor_db: str | Path, files_url: str = "/mod
         except ValueError:
             return _error(400, "the body is not JSON; send a batch {\"batch_id\": \"...\", \"events\": [...]}")
         try:
-            receipt = await run_in_threadpool(ingest.write, payload)
+            receipt = await anyio.to_thread.run_sync(ingest.write, payload, limiter=writers)
         except BadBatch as exc:
             return _error(exc.status, str(exc))
         return JSONResponse(receipt.to_dict())
@@ -127,8 +134,19 @@ def create_app(store: str | Path, monitor_db: str | Path, files_url: str = "/mod
 
     def dashboard(request: Request) -> HTMLResponse:  # plots take a while: Starlette runs it in its thread pool
         only = request.query_params.get("model")
+        try:
+            hours = float(request.query_params.get("hours", DASHBOARD_HOURS))
+        except ValueError:
+            hours = -1.0
+        if not 0 <= hours <= 24 * 366:
+            raise NotServed(400, "query parameter 'hours': a number of hours, 0 for all events")
+        key = (only, hours)
+        cached = rendered.get(key)
+        if cached is not None and time.monotonic() - cached[0] < DASHBOARD_TTL_S:
+            return HTMLResponse(cached[1], headers={"Cache-Control": "no-store"})
         all_events: dict[str, list] = {}
-        for event in log.events(model=check_name(only) if only else None):
+        since = time.time() - hours * 3600 if hours else None
+        for event in log.events(model=check_name(only) if only else None, since=since):
             all_events.setdefault(event.model, []).append(event)
         names = [only] if only else sorted(set(catalog.names()) | set(all_events))
         sections = {}
@@ -140,7 +158,9 @@ def create_app(store: str | Path, monitor_db: str | Path, files_url: str = "/mod
                 records, rollout = [], None
             served = {r.version: catalog.verified(r) for r in records}
             sections[name] = model_section(name, all_events.get(name, []), records, served, rollout)
-        return HTMLResponse(page(sections, ingest.stats(), str(catalog.root), str(log.path)), headers={"Cache-Control": "no-store"})
+        html = page(sections, ingest.stats(), str(catalog.root), str(log.path), hours)
+        rendered[key] = (time.monotonic(), html)
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

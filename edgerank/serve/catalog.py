@@ -5,7 +5,8 @@ state of its own beyond caches derived from the store, so any number of service 
 serve one store and a restart loses nothing:
 
 - the index (versions and rollouts) is re-read whenever ``index.sqlite`` (or its WAL file)
-  changes on disk, so a ``rollout`` or ``publish`` on the CLI reaches the next request;
+  changes on disk, so a ``rollout`` or ``publish`` on the CLI reaches the next request (and at
+  least every ``INDEX_MAX_AGE_S`` seconds regardless);
 - a version's two files are read, hashed against the sha256 the index recorded at publish time,
   and kept in memory (bounded, least recently used first); every request re-checks their
   ``stat`` so a file changed behind the store's back is hashed again, and refused if it no
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,9 @@ from edgerank.runtime.sources import StoreSource
 # What a model name in a URL may look like: no separators, no dot-only names, bounded length.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 SERVED_FILES = (MODEL_FILE, MANIFEST_FILE)
+# Re-read the index at least this often even when its files look unchanged on disk (a write
+# within the file system's timestamp granularity keeps size and mtime).
+INDEX_MAX_AGE_S = 2.0
 
 
 class NotServed(EdgeRankError):
@@ -73,6 +78,7 @@ class Catalog:
         self.max_cached_bytes = max_cached_bytes
         self._lock = threading.Lock()
         self._index_key: Any = None
+        self._read_at = 0.0
         self._models: dict[str, tuple[dict[int, VersionRecord], StoreSource]] = {}
         self._files: OrderedDict[tuple[str, int, str], tuple[Any, VerifiedFile]] = OrderedDict()
         self._cached_bytes = 0
@@ -80,15 +86,16 @@ class Catalog:
     # -- index --------------------------------------------------------------------------------
     def _index(self) -> dict[str, tuple[dict[int, VersionRecord], StoreSource]]:
         key = tuple(_stat_key(self.store.root / f"{INDEX_FILE}{suffix}") for suffix in ("", "-wal"))
+        now = time.monotonic()
         with self._lock:
-            if key == self._index_key:
+            if key == self._index_key and now - self._read_at < INDEX_MAX_AGE_S:
                 return self._models
         models: dict[str, tuple[dict[int, VersionRecord], StoreSource]] = {}
         for name in self.store.names():
             records = {r.version: r for r in self.store.versions(name)}
             models[name] = (records, StoreSource(self.store, name))
         with self._lock:
-            self._index_key, self._models = key, models
+            self._index_key, self._models, self._read_at = key, models, now
         return models
 
     def names(self) -> list[str]:

@@ -130,7 +130,7 @@ def charts(data: Series, versions: Sequence[str]) -> dict[str, str]:
             rate = _ratio(data.ok[v], data.requests[v])
             ax.plot(x, rate, marker="o", markersize=3, color=colour[v], label=v)
             lowest = min(lowest, float(np.nanmin(rate, initial=1.0)))
-        ax.set_ylim(min(0.9, lowest) - 0.02, 1.005)  # a drop from 100 % to 98 % must be visible
+        ax.set_ylim(max(0.0, min(0.95, lowest) - 0.01), 1.005)  # a drop from 100 % to 98 % must be visible
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
         out["success"] = _svg(fig, ax, data)
 

@@ -75,8 +75,7 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _version_order(events: Iterable[Event], records: Iterable[VersionRecord]) -> list[str]:
-    rows = summarize(events)
+def _version_order(rows: Iterable[VersionSummary], records: Iterable[VersionRecord]) -> list[str]:
     seen = [r.version for r in rows]
     return seen + [r.label for r in records if r.label not in seen]
 
@@ -155,7 +154,7 @@ def _versions_table(records: Sequence[VersionRecord], served: Mapping[int, bool]
 def model_section(name: str, events: Sequence[Event], records: Sequence[VersionRecord], served: Mapping[int, bool],
                   rollout: Mapping[str, Any] | None) -> str:
     rows = summarize(events)
-    versions = _version_order(events, records)
+    versions = _version_order(rows, records)
     colour = {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(versions)}
     parts = [f'<section class="model" id="{_e(name)}" data-model="{_e(name)}"><h2>{_e(name)}</h2>', _kpis(rows, events)]
     if events:
@@ -170,14 +169,15 @@ def model_section(name: str, events: Sequence[Event], records: Sequence[VersionR
     return "".join(parts)
 
 
-def page(sections: Mapping[str, str], ingestion: Mapping[str, int], store: str, monitor_db: str) -> str:
+def page(sections: Mapping[str, str], ingestion: Mapping[str, int], store: str, monitor_db: str, hours: float) -> str:
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    window = f"events of the last {hours:g} h" if hours else "all events"
     nav = "".join(f'<a href="#{_e(name)}">{_e(name)}</a>' for name in sections)
     body = "".join(sections.values()) or '<p class="empty">No published models and no events yet. Publish one with <code>python -m edgerank.registry publish ARTIFACT_DIR</code>.</p>'
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<title>edgerank · models</title><style>{STYLE}</style></head><body>'
-        f'<header><h1>edgerank · on-device models</h1><nav>{nav}</nav><span class="asof">as of {now}</span></header>'
+        f'<header><h1>edgerank · on-device models</h1><nav>{nav}</nav><span class="asof">{window} · as of {now}</span></header>'
         f'<main>{body}</main>'
         f'<footer>Store <code>{_e(store)}</code> · monitoring <code>{_e(monitor_db)}</code> · ingested '
         f'{ingestion["batches"]:,} batches, {ingestion["accepted"]:,} events accepted, {ingestion["rejected"]:,} rejected · '
