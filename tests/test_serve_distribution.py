@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 import sys
 
@@ -127,7 +126,9 @@ def test_the_cli_prints_where_it_listens_and_serves(cloud, tmp_path):
         process.wait(timeout=20)
     bad = subprocess.run([*command[:-4], "--port", "70000"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--port" in bad.stderr
-    assert json.loads(json.dumps(health))  # the answer was JSON all along
+    (tmp_path / "corrupt.sqlite").write_bytes(b"this is not a database" * 100)
+    corrupt = subprocess.run([*command[:5], "--db", str(tmp_path / "corrupt.sqlite"), "--port", "0"], capture_output=True, text=True, timeout=60)
+    assert corrupt.returncode == 2 and "corrupt.sqlite: cannot be the monitoring store" in corrupt.stderr, corrupt.stderr
 
 
 def test_downloads_can_point_at_a_cdn_holding_the_store_layout(cloud):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EdgeRankError as exc:
         print(f"edgerank.serve: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except (sqlite3.Error, OSError) as exc:  # e.g. a store index that is not a database
+        print(f"edgerank.serve: error: {store}: cannot open the model store ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 2
     try:  # bound here, so the port (also a free one for --port 0) is known before serving
         sock = socket.create_server((args.host, args.port), family=socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     except OSError as exc:

@@ -32,6 +32,7 @@ from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from edgerank.errors import EdgeRankError
 from edgerank.monitor import Event, EventLog
 from edgerank.monitor.events import COLUMNS
 
@@ -155,10 +156,14 @@ class IngestStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
-        EventLog(self.path).close()  # the monitor's own schema, created the monitor's way
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(BATCHES_SCHEMA)
+        try:
+            EventLog(self.path).close()  # the monitor's own schema, created the monitor's way
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(BATCHES_SCHEMA)
+            self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM events LIMIT 0")
+        except sqlite3.Error as exc:
+            raise EdgeRankError(f"{self.path}: cannot be the monitoring store ({type(exc).__name__}: {exc})") from None
         self._lock = threading.Lock()  # the connection
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
