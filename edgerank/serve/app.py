@@ -129,7 +129,7 @@ def create_app(store: str | Path, monitor_db: str | Path, files_url: str = "/mod
             return _error(exc.status, str(exc))
         return JSONResponse(receipt.to_dict())
 
-    async def healthz(request: Request) -> JSONResponse:
+    def healthz(request: Request) -> JSONResponse:  # reads the monitoring file: in the thread pool
         return JSONResponse({"ok": True, "models": catalog.names(), "ingestion": ingest.stats()})
 
     def dashboard(request: Request) -> HTMLResponse:  # plots take a while: Starlette runs it in its thread pool

@@ -28,6 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping
+from contextlib import closing
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -208,8 +209,9 @@ class IngestStore:
             raise
 
     def stats(self) -> dict[str, int]:
-        with self._lock:
-            row = self._db.execute("SELECT COUNT(*), COALESCE(SUM(accepted), 0), COALESCE(SUM(rejected), 0) FROM ingested_batches").fetchone()
+        """Batches and records taken so far, read on a connection of its own (WAL: never waits for a commit)."""
+        with closing(sqlite3.connect(self.path, timeout=30)) as db:
+            row = db.execute("SELECT COUNT(*), COALESCE(SUM(accepted), 0), COALESCE(SUM(rejected), 0) FROM ingested_batches").fetchone()
         return {"batches": row[0], "accepted": row[1], "rejected": row[2]}
 
     def close(self) -> None:
