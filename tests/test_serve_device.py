@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from contextlib import redirect_stdout
 
 import pytest
 
 from appside_fixtures import tiny_run
-from edgerank.monitor import EventLog
+from edgerank.monitor import Event, EventLog
 from edgerank.runtime import EventUploader, FixedArtifact, ProductRuntime, ServerSource
 from serve_fixtures import STATIC, USER, flip_middle_byte, make_cloud, serving
 
@@ -117,6 +119,50 @@ def test_unreachable_or_nonsense_servers_never_raise():
     assert invalid.resolve("bob").version == "unavailable" and "invalid model name" in invalid.last_error
     uploader = EventUploader("http://127.0.0.1:9", timeout_s=0.2)
     assert uploader.flush() is True and uploader.sent == 0
+
+
+def test_a_server_that_stalls_or_trickles_costs_the_device_one_timeout(tmp_path):
+    listener = socket.create_server(("127.0.0.1", 0))
+    port, stop = listener.getsockname()[1], threading.Event()
+
+    def answer(connection: socket.socket, trickle: bool) -> None:
+        with connection:
+            if not trickle:
+                stop.wait(3)  # accepts, never answers
+                return
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+            while not stop.is_set():  # then one byte every 0.1 s: each read succeeds, the whole never ends
+                connection.send(b" ")
+                time.sleep(0.1)
+
+    def serve() -> None:  # connections alternate: silence, trickle, silence, ...
+        listener.settimeout(0.1)
+        count = 0
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            count += 1
+            threading.Thread(target=answer, args=(connection, count % 2 == 0), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        source = ServerSource(f"http://127.0.0.1:{port}", "product_topk", tmp_path / "cache", timeout_s=0.5, retry_s=0)
+        for _ in ("silence", "trickle"):
+            start = time.perf_counter()
+            assert source.refresh("bob") is False
+            assert time.perf_counter() - start < 0.8, source.last_error
+            assert "not answered within 0.5 s" in source.last_error, source.last_error
+        uploader = EventUploader(f"http://127.0.0.1:{port}", timeout_s=0.5)
+        uploader.record(Event(time.time(), "product_topk", "v1", "", True, 1.0))
+        start = time.perf_counter()
+        assert uploader.flush() is False and time.perf_counter() - start < 0.8
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
 
 
 def test_uploaded_events_land_in_the_monitor_once_even_when_an_answer_is_lost(cloud, tmp_path):

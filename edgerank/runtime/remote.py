@@ -8,9 +8,10 @@
 manifest's own record before the files enter the cache, and hands the runtime that folder (the
 runtime verifies the bytes again before loading them). It never raises and never blocks long:
 
-- every HTTP exchange has a deadline (``timeout_s`` per request, enforced while reading, and a
-  size cap), proxies from the environment are not used, and after a failure the server is left
-  alone for ``retry_s`` (requests keep being served from the cache meanwhile);
+- every HTTP exchange (``http.client``: no proxies from the environment, no redirects) is done
+  within ``timeout_s`` in all, connecting and reading included, and reads at most what it
+  expects; after a failure the server is left alone for ``retry_s`` (requests keep being served
+  from the cache meanwhile), so a device offline pays one timeout per ``retry_s``, not per request;
 - whatever goes wrong (server down, an error status, a garbled answer, a download that does not
   match its checksum) the user keeps the version they had (remembered in ``CACHE/NAME/users.json``
   across restarts), else the newest complete version in the cache, else a handle to nothing,
@@ -20,21 +21,20 @@ runtime verifies the bytes again before loading them). It never raises and never
 
 :class:`EventUploader` is a monitor for the runtimes (``record``/``flush``/``close``) that posts
 the events to ``POST /events`` in batches with stable batch ids, so a retry after a lost answer
-is stored once. Standard library only (``urllib``): nothing to install on a device, no torch.
+is stored once. Standard library only (``http.client``): nothing to install on a device, no torch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import re
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from dataclasses import asdict
 from pathlib import Path
@@ -48,7 +48,6 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_ANSWER = 64 * 1024
 MAX_USERS = 1000  # remembered assignments per model (a phone has one user; a test bench many)
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class RemoteError(Exception):
@@ -56,30 +55,48 @@ class RemoteError(Exception):
 
 
 def _fetch(url: str, timeout_s: float, limit: int, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    """``(status, body)`` of one request, read against a deadline and a size cap."""
+    """``(status, body)`` of one request: connecting, sending and every read within ``timeout_s``
+    in all (the socket's timeout is cut to the time left before each read), at most ``limit`` bytes."""
     deadline = time.monotonic() + timeout_s
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RemoteError(f"{url}: not answered within {timeout_s} s")
+        return remaining
+
+    connection = None
     try:
-        request = urllib.request.Request(url, data=data, headers={"User-Agent": "edgerank-device", **(headers or {})})
-        with _OPENER.open(request, timeout=timeout_s) as response:
-            status, chunks, size = response.status, [], 0
-            while chunk := response.read(65536):
-                size += len(chunk)
-                if size > limit:
-                    raise RemoteError(f"{url}: answer larger than {limit} bytes")
-                if time.monotonic() > deadline:
-                    raise RemoteError(f"{url}: not answered within {timeout_s} s")
-                chunks.append(chunk)
-            return status, b"".join(chunks)
-    except urllib.error.HTTPError as exc:
-        try:
-            body = exc.read(MAX_ANSWER)
-        except Exception:  # noqa: BLE001 - the status alone is enough
-            body = b""
-        return exc.code, body
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RemoteError(f"{url}: not an http(s) URL")
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        connection = kind(parts.hostname, parts.port, timeout=left())
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request("GET" if data is None else "POST", target, body=data,
+                           headers={"User-Agent": "edgerank-device", "Connection": "close", **(headers or {})})
+        sock = connection.sock  # kept: the connection lets go of it once the answer will close
+        sock.settimeout(left())
+        response = connection.getresponse()
+        chunks, size = [], 0
+        while True:
+            sock.settimeout(left())
+            chunk = response.read1(65536)
+            if not chunk:
+                return response.status, b"".join(chunks)
+            size += len(chunk)
+            if size > limit:
+                raise RemoteError(f"{url}: answer larger than {limit} bytes")
+            chunks.append(chunk)
     except RemoteError:
         raise
-    except Exception as exc:  # noqa: BLE001 - URLError, timeouts, resets, bad status lines ...
+    except TimeoutError:
+        raise RemoteError(f"{url}: not answered within {timeout_s} s") from None
+    except Exception as exc:  # noqa: BLE001 - refused, reset, not HTTP, bad port ...
         raise RemoteError(f"{url}: {type(exc).__name__}: {exc}") from None
+    finally:
+        if connection is not None:
+            connection.close()
 
 
 def _answer(raw: bytes) -> dict[str, Any]:
