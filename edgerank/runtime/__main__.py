@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--cache", default=None, help="--server: local model cache (default: $EDGERANK_CACHE or ~/.edgerank/cache)")
     common.add_argument("--timeout", type=float, default=2.0, help="--server: seconds per HTTP request (default 2)")
     common.add_argument("--fallback", type=int, nargs="*", default=None, help="static fallback SKU ids, best first")
-    common.add_argument("--db", default=None, help="monitoring log (default: $EDGERANK_MONITOR_DB or ~/.edgerank/monitor.sqlite)")
+    common.add_argument("--db", default=None, help="monitoring log (default: $EDGERANK_MONITOR_DB or ~/.edgerank/monitor.sqlite; "
+                        "with --server the events are posted to the server instead)")
     common.add_argument("--no-monitor", action="store_true")
     common.add_argument("--threads", type=int, default=None)
     sub = parser.add_subparsers(dest="command", required=True)

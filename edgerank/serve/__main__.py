@@ -1,8 +1,8 @@
 """``python -m edgerank.serve [--store STORE] [--db MONITOR_DB] [--host HOST] [--port PORT]``
 
-The cloud side as a service: model distribution (resolve + checksummed downloads), event
-ingestion from devices into the monitoring store, and the dashboard at ``/``. See
-:mod:`edgerank.serve.app` for the endpoints.
+The cloud side as a service: model distribution (GET /models/NAME/resolve?user=ID, then
+checksummed downloads), event ingestion from devices into the monitoring store (POST /events),
+and the dashboard at /. No endpoint writes models: publish and rollout stay on the registry CLI.
 
 The store is ``--store``, else ``$EDGERANK_STORE``, else ``~/.edgerank/models``; the monitoring
 log ``--db``, else ``$EDGERANK_MONITOR_DB``, else ``~/.edgerank/monitor.sqlite`` (the files the
@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--store", default=None, help="model registry directory (default: $EDGERANK_STORE or ~/.edgerank/models)")
     parser.add_argument("--db", default=None, help="monitoring log (default: $EDGERANK_MONITOR_DB or ~/.edgerank/monitor.sqlite)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one, printed on start)")
     parser.add_argument("--files-url", default="/models",
                         help="URL prefix the resolve answer points downloads at (a CDN holding a copy of STORE/models)")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
