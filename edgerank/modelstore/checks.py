@@ -11,6 +11,7 @@ with the file, the interpreter cannot be fooled into loading garbage.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,29 @@ from edgerank.errors import EdgeRankError
 from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, sha256
 
 REQUIRED_FIELDS = ("name", "version", "sha256", "size_bytes", "parity", "inputs", "outputs")
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+"""A model name is one path component: lower case (two names never share a folder on a
+case-insensitive disk), no separators, never ``.``/``..`` or hidden, at most 100 characters."""
 
 
 class PublishError(EdgeRankError):
     """The artifact may not be published; the message says which file or field and why."""
 
     exit_code = 3
+
+
+class ManifestError(PublishError):
+    """The manifest is malformed (a usage error, exit 2), as opposed to a well-formed artifact
+    that fails a check (:class:`PublishError`, exit 3)."""
+
+    exit_code = 2
+
+
+def name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be a model name, or None when it can."""
+    if isinstance(name, str) and NAME_PATTERN.fullmatch(name):
+        return None
+    return f"{name!r} is not a valid model name (pattern [a-z0-9][a-z0-9._-]{{0,99}}: one lower-case path component)"
 
 
 def read_artifact_manifest(artifact_dir: Path) -> dict[str, Any]:
@@ -40,7 +58,10 @@ def read_artifact_manifest(artifact_dir: Path) -> dict[str, Any]:
         raise PublishError(f"{manifest_path}: must be a JSON object")
     missing = [f for f in REQUIRED_FIELDS if f not in manifest]
     if missing:
-        raise PublishError(f"{manifest_path}: missing field(s) {', '.join(missing)}")
+        raise ManifestError(f"{manifest_path}: missing field(s) {', '.join(missing)}")
+    problem = name_problem(manifest["name"])
+    if problem:
+        raise ManifestError(f"{manifest_path}: field 'name': {problem}")
     return manifest
 
 

@@ -4,10 +4,11 @@
     list [NAME] [--json]          versions with their metrics and parity
     rollout NAME [SPLIT ...]      show, or set e.g. ``3=90 4=10`` / ``stable:3=90 canary:4=10``
     resolve NAME USER_ID          which version (and group) a user gets
-    verify NAME [VERSION]         re-check the stored files against their checksums
+    verify NAME [VERSION] [--repair]  re-check the stored files against their checksums;
+                                  --repair first rolls back what a publisher that died left
 
 The store is ``--store DIR``, else ``$EDGERANK_STORE``, else ``~/.edgerank/models``.
-Exit codes: 0 ok, 2 usage/config/unknown model, 3 artifact refused.
+Exit codes: 0 ok, 2 usage/config/unknown model/malformed manifest/unusable store, 3 artifact refused.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", parents=[common], help="check stored files against their checksums")
     p.add_argument("name")
     p.add_argument("version", nargs="?", type=lambda v: int(v.lstrip("v")))
+    p.add_argument("--repair", action="store_true", help="roll back versions a publisher that died left unindexed")
     return parser
 
 
@@ -68,7 +70,7 @@ def _format_list(records: list) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from edgerank.modelstore.rollout import Rollout
-    from edgerank.modelstore.store import ModelStore
+    from edgerank.modelstore.store import ModelStore, StoreError
 
     root = Path(args.store) if args.store else default_store()
     try:
@@ -89,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{args.name}: no rollout configured; every user gets the latest version {latest.label}")
             else:
                 shares = rollout.shares()
+                if rollout.normalised:
+                    print(f"{args.name}: note: weights sum to {rollout.total_weight:g}, not 100: normalised to the shares below")
                 for g in rollout.groups:
                     print(f"{args.name}: {g.name:<12} v{g.version}  {shares[g.name]:.1%}")
                 for user, version in rollout.pins.items():
@@ -100,6 +104,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             handle = StoreSource(store, args.name).resolve(args.user_id)
             print(json.dumps({"user_id": args.user_id, "version": handle.version, "group": handle.group, "path": str(handle.path)}))
         elif args.command == "verify":
+            if args.repair:
+                removed = store.repair(args.name)
+                for folder in removed:
+                    print(f"{args.name}: rolled back {folder} (left unindexed by a publisher that died)")
+                if removed and not store.versions(args.name):
+                    return 0  # nothing published is left to verify
+            elif orphans := store.orphans(args.name):
+                raise StoreError(f"{store.model_dir(args.name)}: {', '.join(orphans)} not in the index (a publisher died); "
+                                 "run verify --repair to roll them back")
             record = store.verify(args.name, args.version)
             print(f"{record.name} {record.label}: files match their publish-time checksums")
     except EdgeRankError as exc:

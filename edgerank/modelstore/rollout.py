@@ -6,11 +6,17 @@ falls in the bucket ``sha256(salt + user id)`` mapped onto [0, 1): deterministic
 and in every process (never Python's salted ``hash()``), independent between models because
 the salt defaults to the model name, and stable when a canary grows, as long as the canary stays
 the *last* group: growing it from 10% to 20% only adds users, none switch back.
+
+Weights are finite positive numbers; each group's share is its weight over their sum (``90 10``
+and ``9 1`` are the same split; the CLI says so when the weights do not sum to 100), and
+:meth:`Rollout.resolve` cuts [0, 1) at exactly those shares, so what ``rollout`` displays is what
+users get.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -49,27 +55,42 @@ class Rollout:
         if not self.groups:
             raise ConfigError("rollout.groups", "give at least one group (version and weight)")
         for g in self.groups:
-            if not g.weight > 0:
-                raise ConfigError(f"rollout.groups.{g.name}.weight", f"must be positive, got {g.weight}")
+            if not (math.isfinite(g.weight) and g.weight > 0):
+                raise ConfigError(f"rollout.groups.{g.name}.weight", f"must be a finite positive number, got {g.weight}")
         names = [g.name for g in self.groups]
         if len(set(names)) != len(names):
             raise ConfigError("rollout.groups", f"group names must be unique, got {names}")
+        if not math.isfinite(self.total_weight):
+            raise ConfigError("rollout.groups", f"weights {[g.weight for g in self.groups]} overflow when summed; use smaller finite weights")
 
     @property
     def versions(self) -> set[int]:
         return {g.version for g in self.groups} | set(self.pins.values())
 
+    @property
+    def total_weight(self) -> float:
+        try:
+            return math.fsum(g.weight for g in self.groups)
+        except OverflowError:
+            return math.inf
+
+    @property
+    def normalised(self) -> bool:
+        """Whether the weights had to be rescaled: they do not sum to 100."""
+        return not math.isclose(self.total_weight, 100.0, rel_tol=1e-9)
+
     def shares(self) -> dict[str, float]:
-        total = sum(g.weight for g in self.groups)
+        """Each group's fraction of (non-pinned) users: the cuts :meth:`resolve` applies."""
+        total = self.total_weight
         return {g.name: g.weight / total for g in self.groups}
 
     def resolve(self, user_id: str | int) -> Assignment:
         if str(user_id) in self.pins:
             return Assignment(self.pins[str(user_id)], "pinned")
-        point = bucket(user_id, self.salt) * sum(g.weight for g in self.groups)
+        point = bucket(user_id, self.salt)
         upper = 0.0
-        for group in self.groups:
-            upper += group.weight
+        for group, share in zip(self.groups, self.shares().values()):
+            upper += share
             if point < upper:
                 return Assignment(group.version, group.name)
         return Assignment(self.groups[-1].version, self.groups[-1].name)  # float rounding at 1.0

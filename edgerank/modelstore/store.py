@@ -13,6 +13,13 @@ atomic version numbering (``BEGIN IMMEDIATE``) when two publishers race, and fas
 Versions are numbered per model name, 1, 2, 3, ... A version is immutable: files are copied to a
 staging folder, made read-only, renamed into place and only then indexed, and the index keeps
 the model's and the manifest's sha256 so :meth:`ModelStore.verify` detects any later change.
+
+Every step that writes to ``models/NAME`` runs inside one ``BEGIN IMMEDIATE`` transaction (the
+index's write lock), so while a publisher holds the lock nothing else writes there. A folder in
+``models/NAME`` that the index does not list can therefore only be left by a publisher that
+died; the next writer of that name (a later publish, or ``verify --repair``) rolls it back,
+under the same lock. Names follow :data:`~edgerank.modelstore.checks.NAME_PATTERN` and every
+path written is checked to resolve inside the store.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ import shutil
 import sqlite3
 import stat
 import tempfile
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +39,7 @@ from typing import Any
 
 from edgerank.errors import EdgeRankError
 from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, sha256
-from edgerank.modelstore.checks import check_artifact
+from edgerank.modelstore.checks import check_artifact, name_problem
 from edgerank.modelstore.rollout import Rollout
 
 INDEX_FILE = "index.sqlite"
@@ -61,6 +69,15 @@ CREATE TABLE IF NOT EXISTS rollouts (
 
 class StoreError(EdgeRankError):
     """The registry cannot do what was asked (unknown model/version, broken store)."""
+
+
+PUBLISH_STEPS = ("checked", "locked", "staged", "moved", "indexed", "committed")
+"""Where :meth:`ModelStore.publish` stands, in order; the fault-injection tests kill a publisher
+at each (see :func:`_reached`)."""
+
+
+def _reached(step: str) -> None:
+    """Called as publishing passes each of :data:`PUBLISH_STEPS`; a no-op a test replaces."""
 
 
 @dataclass(frozen=True)
@@ -108,32 +125,95 @@ class ModelStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).expanduser()
         self.root.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db:
+        with self._db() as db:
             db.executescript(SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.root / INDEX_FILE, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        return db
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """A connection to the index; a file SQLite cannot use becomes a :class:`StoreError`."""
+        index = self.root / INDEX_FILE
+        try:
+            with closing(sqlite3.connect(index, timeout=30, isolation_level=None)) as db:
+                db.row_factory = sqlite3.Row
+                yield db
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{index}: not a usable SQLite index ({type(exc).__name__}: {exc}); the version files under "
+                f"{self.root / 'models'} are intact: restore the index from a backup or move it away to start afresh"
+            ) from None
+
+    def model_dir(self, name: str) -> Path:
+        """``models/NAME``, after checking the name and that the folder resolves inside the store."""
+        problem = name_problem(name)
+        if problem:
+            raise StoreError(problem)
+        models = self.root / "models"
+        path = models / name
+        if path.is_symlink() or path.resolve().parent != models.resolve():
+            raise StoreError(f"{path}: resolves to {path.resolve()}, outside the store {models.resolve()}; refusing to write there")
+        return path
 
     # -- publishing ---------------------------------------------------------------------------
     def publish(self, artifact_dir: str | Path) -> tuple[VersionRecord, bool]:
         """Add the artifact as the next version of its model; returns ``(record, created)``.
 
         Publishing a model file that is already in the store returns the existing version
-        (``created`` False) instead of a duplicate, so a retried CI step is harmless.
+        (``created`` False) instead of a duplicate, so a retried CI step is harmless; the check
+        runs under the write lock, so concurrent publishers of one file make one version.
         Raises :class:`~edgerank.modelstore.checks.PublishError` when checks fail.
         """
         artifact_dir = Path(artifact_dir)
         manifest = check_artifact(artifact_dir)
         name = str(manifest["name"])
-        for record in self.versions(name):
-            if record.sha256 == manifest["sha256"]:
-                return record, False
+        models = self.model_dir(name)
+        _reached("checked")
+        with self._db() as db, self._write_lock(db):
+            _reached("locked")
+            self._roll_back_orphans(db, name)
+            same = db.execute("SELECT version FROM versions WHERE name = ? AND sha256 = ?", (name, manifest["sha256"])).fetchone()
+            if same is not None:
+                db.execute("ROLLBACK")
+                return self.get(name, same[0]), False
+            row = db.execute("SELECT MAX(version) FROM versions WHERE name = ?", (name,)).fetchone()
+            version = (row[0] or 0) + 1
+            final = models / f"v{version}"
+            self._stage(artifact_dir, manifest, final)
+            try:
+                _reached("moved")
+                db.execute(
+                    "INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        name, version, manifest["sha256"], sha256(final / MANIFEST_FILE), int(manifest["size_bytes"]),
+                        _variant(manifest), str(manifest["version"]), str(manifest.get("created", "")), _now(),
+                        str(artifact_dir.resolve()), json.dumps(manifest.get("metrics", {})), json.dumps(manifest["parity"]),
+                    ),
+                )
+                _reached("indexed")
+                db.execute("COMMIT")
+            except BaseException:
+                _remove_readonly(final)  # the index rolls back with the transaction
+                raise
+        _reached("committed")
+        return self.get(name, version), True
+
+    @contextmanager
+    def _write_lock(self, db: sqlite3.Connection) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` ... the caller commits or rolls back; an exception rolls back."""
+        db.execute("BEGIN IMMEDIATE")  # serialises every writer of models/ and the index
+        try:
+            yield
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        if db.in_transaction:
+            db.execute("COMMIT")
+
+    def _stage(self, artifact_dir: Path, manifest: dict[str, Any], final: Path) -> None:
+        """Copy the artifact into a read-only staging folder, then rename it to ``final``."""
         model_src = artifact_dir / str(manifest.get("model_file", MODEL_FILE))
-        models = self.root / "models" / name
-        models.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=models))
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=final.parent))
         try:
             shutil.copyfile(model_src, staging / MODEL_FILE)
             stored_manifest = {**manifest, "model_file": MODEL_FILE}
@@ -143,52 +223,53 @@ class ModelStore:
             for path in staging.iterdir():
                 path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
             staging.chmod(0o555)
-            db = self._connect()
-            try:
-                db.execute("BEGIN IMMEDIATE")  # serialises version numbering between publishers
-                row = db.execute("SELECT MAX(version) FROM versions WHERE name = ?", (name,)).fetchone()
-                version = (row[0] or 0) + 1
-                final = models / f"v{version}"
-                if final.exists():
-                    db.execute("ROLLBACK")
-                    raise StoreError(f"{final}: exists but is not in {INDEX_FILE}; the store is inconsistent, inspect it by hand")
-                os.rename(staging, final)
-                try:
-                    db.execute(
-                        "INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (
-                            name, version, manifest["sha256"], sha256(final / MANIFEST_FILE), int(manifest["size_bytes"]),
-                            _variant(manifest), str(manifest["version"]), str(manifest.get("created", "")), _now(),
-                            str(artifact_dir.resolve()), json.dumps(manifest.get("metrics", {})), json.dumps(manifest["parity"]),
-                        ),
-                    )
-                    db.execute("COMMIT")
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    _remove_readonly(final)
-                    raise
-            finally:
-                db.close()
+            _reached("staged")
+            os.rename(staging, final)
         finally:
             if staging.exists():
                 _remove_readonly(staging)
-        return self.get(name, version), True
+
+    def _roll_back_orphans(self, db: sqlite3.Connection, name: str) -> list[str]:
+        """Remove what dead publishers of ``name`` left; only call while holding the write lock."""
+        folder = self.model_dir(name)
+        if not folder.is_dir():
+            return []
+        indexed = {f"v{r[0]}" for r in db.execute("SELECT version FROM versions WHERE name = ?", (name,))}
+        removed = []
+        for path in sorted(folder.iterdir()):
+            if path.name not in indexed:
+                _remove_readonly(path)
+                removed.append(path.name)
+        return removed
+
+    def repair(self, name: str) -> list[str]:
+        """Roll back what publishers of ``name`` that died left (``verify --repair``); what was removed."""
+        with self._db() as db, self._write_lock(db):
+            return self._roll_back_orphans(db, name)
+
+    def orphans(self, name: str) -> list[str]:
+        """Folders in ``models/NAME`` the index does not list (left by a publisher that died)."""
+        folder = self.model_dir(name)
+        with self._db() as db, self._write_lock(db):  # a live publisher's folders are not orphans
+            indexed = {f"v{r[0]}" for r in db.execute("SELECT version FROM versions WHERE name = ?", (name,))}
+            return sorted(p.name for p in folder.iterdir() if p.name not in indexed) if folder.is_dir() else []
 
     # -- reading ------------------------------------------------------------------------------
     def names(self) -> list[str]:
-        with closing(self._connect()) as db:
+        with self._db() as db:
             return [r[0] for r in db.execute("SELECT DISTINCT name FROM versions ORDER BY name")]
 
     def versions(self, name: str | None = None) -> list[VersionRecord]:
         query, args = "SELECT * FROM versions", ()
         if name is not None:
             query, args = query + " WHERE name = ?", (name,)
-        with closing(self._connect()) as db:
+        with self._db() as db:
             rows = db.execute(query + " ORDER BY name, version", args).fetchall()
         return [self._record(r) for r in rows]
 
     def get(self, name: str, version: int | None = None) -> VersionRecord:
         """Version ``version`` of ``name`` (the latest when None)."""
+        self.model_dir(name)  # a name that is a path is refused before it names a folder
         records = self.versions(name)
         if not records:
             known = ", ".join(self.names()) or "(store is empty)"
@@ -225,7 +306,7 @@ class ModelStore:
                 f"rollout for '{name}' names version(s) {', '.join(f'v{v}' for v in missing)} that are not published "
                 f"(published: {', '.join(f'v{v}' for v in sorted(known)) or 'none'})"
             )
-        with closing(self._connect()) as db:
+        with self._db() as db:
             db.execute(
                 "INSERT INTO rollouts VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET config=excluded.config, updated=excluded.updated",
                 (name, json.dumps(rollout.to_dict()), _now()),
@@ -233,7 +314,7 @@ class ModelStore:
 
     def rollout(self, name: str) -> Rollout | None:
         """The configured rollout of ``name``, or None (then everyone gets the latest version)."""
-        with closing(self._connect()) as db:
+        with self._db() as db:
             row = db.execute("SELECT config FROM rollouts WHERE name = ?", (name,)).fetchone()
         return Rollout.from_dict(json.loads(row[0])) if row else None
 
@@ -245,6 +326,9 @@ def _variant(manifest: dict[str, Any]) -> str:
 
 def _remove_readonly(path: Path) -> None:
     """Delete a folder whose files were made read-only (only used to undo a failed publish)."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+        return
     path.chmod(0o755)
     for child in path.iterdir():
         child.chmod(0o644)
