@@ -1,35 +1,53 @@
 """The inference event log: one row per request the runtime served, in SQLite.
 
 SQLite because it is embedded (no server, one file, what a phone has too) and safe to append to
-from several processes. Rows are buffered and written in one transaction every
-``flush_every`` events (and on :meth:`EventLog.flush` / :meth:`EventLog.close`), so recording
-costs the request path a list append, not a disk sync.
+from several processes. Recording must never slow or break serving, so :meth:`EventLog.record`
+only puts the event on a bounded in-memory queue (``capacity`` events) and returns; a background
+thread drains it, ``flush_every`` events per transaction. When the queue is full (the disk or a
+lock holder is slower than the traffic) the event is dropped and counted, never waited for.
+A file SQLite cannot use - corrupt, not a database - disables the log with the reason
+recorded (:meth:`EventLog.status`); serving goes on. Only reading (:meth:`EventLog.events`, what
+``python -m edgerank.monitor`` does) raises, as :class:`MonitorError`.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
+import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
+from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
+from edgerank.errors import EdgeRankError
+
+log = logging.getLogger(__name__)
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS events (
     ts          REAL    NOT NULL,  -- unix time the request started
     model       TEXT    NOT NULL,  -- model name (manifest 'name' or registry name)
     version     TEXT    NOT NULL,  -- version that served (or should have served) the request
     grp         TEXT    NOT NULL,  -- rollout group the user fell in ('' without a rollout)
     ok          INTEGER NOT NULL,  -- 1: model result, 0: failure, fallback returned
-    latency_ms  REAL    NOT NULL,  -- whole request: features + inference + decoding (+ fallback)
+    latency_ms  REAL    NOT NULL,  -- what the caller waited: features + inference + decoding (+ fallback)
     unknown     INTEGER NOT NULL,  -- categorical inputs that were unknown or missing
     fields      INTEGER NOT NULL,  -- categorical inputs looked at (denominator of unknown rate)
-    error       TEXT    NOT NULL   -- '' on success, else 'ExceptionType: message'
-);
-CREATE INDEX IF NOT EXISTS events_by_version ON events (model, version);
-"""
+    error       TEXT    NOT NULL,  -- '' on success, else 'ExceptionType: message'
+    sha256      TEXT    NOT NULL DEFAULT ''  -- the model file that served ('' if none loaded)
+)""",
+    "CREATE INDEX IF NOT EXISTS events_by_version ON events (model, version)",
+)
+ADDED_COLUMNS = {"sha256": "TEXT NOT NULL DEFAULT ''"}  # logs written before a column existed gain it
+
+
+class MonitorError(EdgeRankError):
+    """The event log cannot be read (missing, corrupt, not an edgerank event log)."""
 
 
 @dataclass(frozen=True)
@@ -45,26 +63,33 @@ class Event:
     unknown: int = 0
     fields: int = 0
     error: str = ""
+    sha256: str = ""
 
 
 COLUMNS = [f.name for f in fields(Event)]
+_STOP = object()
 
 
 class EventLog:
     """Append-only event log in the SQLite file ``path`` (created with its folder if needed)."""
 
-    def __init__(self, path: str | Path, flush_every: int = 64) -> None:
+    def __init__(self, path: str | Path, flush_every: int = 64, capacity: int = 10_000, busy_timeout_s: float = 30.0) -> None:
         self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.flush_every = max(1, int(flush_every))
-        self._pending: list[Event] = []
-        self._lock = threading.Lock()
-        db = self._connect()
+        self.busy_timeout_s = busy_timeout_s
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, int(capacity)))
+        self._state = threading.Condition()
+        self._submitted = self._settled = self._written = self._dropped = 0
+        self._disabled = ""
+        self._last_error = ""
+        self._writer: threading.Thread | None = None
         try:
-            db.executescript(SCHEMA)
-        finally:
-            db.close()
-        atexit.register(self._flush_at_exit)  # an app that forgets close() still keeps its last events
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(self._connect()) as db:
+                _create_schema(db)
+        except (sqlite3.Error, OSError) as exc:
+            self._disable(exc)
+        atexit.register(self._close_at_exit)  # an app that forgets close() still keeps its last events
 
     @classmethod
     def at_default_location(cls, flush_every: int = 64) -> "EventLog":
@@ -74,45 +99,63 @@ class EventLog:
         return cls(default_monitor_db(), flush_every)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
+        db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")  # readers (the CLI) never block the app
         return db
 
+    # -- the request path: never blocks, never raises ----------------------------------------
     def record(self, event: Event) -> None:
-        with self._lock:
-            self._pending.append(event)
-            full = len(self._pending) >= self.flush_every
-        if full:
-            self.flush()
+        """Queue ``event`` for writing; drops (and counts) it when disabled or the queue is full."""
+        if self._disabled:
+            self._count_dropped(1, settled=False)
+            return
+        with self._state:
+            self._submitted += 1
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            with self._state:
+                self._submitted -= 1
+                self._dropped += 1
+            return
+        if self._writer is None or not self._writer.is_alive():
+            self._start_writer()
 
     def extend(self, events: Iterable[Event]) -> None:
         for event in events:
             self.record(event)
 
-    def flush(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, []
-        if not pending:
-            return
-        placeholders = ", ".join("?" for _ in COLUMNS)
-        db = self._connect()
-        try:
-            with db:
-                db.executemany(
-                    f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-                    [(*astuple(e)[:4], int(e.ok), *astuple(e)[5:]) for e in pending],
-                )
-        finally:
-            db.close()
+    def status(self) -> dict[str, Any]:
+        """``written``/``dropped`` counts, ``queued`` events, ``disabled`` reason ('' when enabled),
+        the ``last_error`` of a dropped batch, and the ``batch_size`` of a write."""
+        with self._state:
+            return {"written": self._written, "dropped": self._dropped, "queued": self._submitted - self._settled,
+                    "disabled": self._disabled, "last_error": self._last_error, "batch_size": self.flush_every}
 
-    def _flush_at_exit(self) -> None:
-        try:
-            self.flush()
-        except Exception:  # noqa: BLE001 - the folder may be gone by interpreter exit
-            pass
+    @property
+    def disabled(self) -> str:
+        return self._disabled
 
-    def close(self) -> None:
-        self.flush()
+    # -- off the request path ----------------------------------------------------------------
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every event recorded so far is written or dropped; False on timeout."""
+        with self._state:
+            target = self._submitted
+            return self._state.wait_for(lambda: self._settled >= target, timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush and stop the writer thread. Never raises; a later :meth:`record` starts it again."""
+        try:
+            self.flush(timeout)
+            writer = self._writer
+            if writer is not None and writer.is_alive():
+                self._queue.put(_STOP, timeout=timeout)
+                writer.join(timeout)
+        except Exception as exc:  # noqa: BLE001 - closing monitoring must never break the app
+            self._last_error = f"{type(exc).__name__}: {exc}"
+
+    def _close_at_exit(self) -> None:
+        self.close(timeout=5.0)
 
     def __enter__(self) -> "EventLog":
         return self
@@ -120,22 +163,104 @@ class EventLog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _start_writer(self) -> None:
+        with self._state:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(target=self._drain, name=f"edgerank-monitor:{self.path.name}", daemon=True)
+                self._writer.start()
+
+    def _drain(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while batch[-1] is not _STOP and len(batch) < self.flush_every:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = batch[-1] is _STOP
+            events = [e for e in batch if e is not _STOP]
+            if events:
+                self._write(events)
+            if stop:
+                return
+
+    def _write(self, events: list[Event]) -> None:
+        if self._disabled:
+            self._count_dropped(len(events), settled=True)
+            return
+        placeholders = ", ".join("?" for _ in COLUMNS)
+        rows = [(*astuple(e)[:4], int(e.ok), *astuple(e)[5:]) for e in events]
+        try:
+            with closing(self._connect()) as db:
+                db.execute("BEGIN")
+                db.executemany(f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({placeholders})", rows)
+                db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:  # locked past the timeout, disk full: this batch only
+            self._last_error = f"{type(exc).__name__}: {exc}"
+            self._count_dropped(len(events), settled=True)
+        except (sqlite3.Error, OSError) as exc:  # not a database (any more): stop trying
+            self._disable(exc)
+            self._count_dropped(len(events), settled=True)
+        except Exception as exc:  # noqa: BLE001 - a bug here must not kill the writer silently
+            self._last_error = f"{type(exc).__name__}: {exc}"
+            self._count_dropped(len(events), settled=True)
+        else:
+            with self._state:
+                self._written += len(events)
+                self._settled += len(events)
+                self._state.notify_all()
+
+    def _count_dropped(self, n: int, settled: bool) -> None:
+        with self._state:
+            self._dropped += n
+            if settled:
+                self._settled += n
+                self._state.notify_all()
+
+    def _disable(self, exc: BaseException) -> None:
+        if not self._disabled:
+            self._disabled = f"{self.path}: not a usable SQLite event log ({type(exc).__name__}: {exc}); monitoring disabled"
+            log.warning("%s", self._disabled)
+
+    # -- reading -------------------------------------------------------------------------------
     def events(self, model: str | None = None, since: float | None = None) -> Iterator[Event]:
         """Recorded events (flushed ones), oldest first, optionally of one model / after a time."""
         self.flush()
+        if self._disabled:
+            raise MonitorError(self._disabled.removesuffix("; monitoring disabled"))
         query, args = f"SELECT {', '.join(COLUMNS)} FROM events WHERE 1=1", []
         if model is not None:
             query, args = query + " AND model = ?", [*args, model]
         if since is not None:
             query, args = query + " AND ts >= ?", [*args, since]
-        db = self._connect()
         try:
-            for row in db.execute(query + " ORDER BY ts, rowid", args):
-                values = list(row)
-                values[4] = bool(values[4])
-                yield Event(*values)
-        finally:
-            db.close()
+            with closing(self._connect()) as db:
+                rows = db.execute(query + " ORDER BY ts, rowid", args).fetchall()
+        except sqlite3.Error as exc:
+            raise MonitorError(f"{self.path}: not a usable SQLite event log ({type(exc).__name__}: {exc})") from None
+        for row in rows:
+            values = list(row)
+            values[4] = bool(values[4])
+            yield Event(*values)
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    db.execute("BEGIN IMMEDIATE")  # two processes opening one old log migrate it once
+    try:
+        for statement in SCHEMA:
+            db.execute(statement)
+        present = {row[1] for row in db.execute("PRAGMA table_info(events)")}
+        for column, declaration in ADDED_COLUMNS.items():
+            if column not in present:
+                db.execute(f"ALTER TABLE events ADD COLUMN {column} {declaration}")
+        missing = sorted(set(COLUMNS) - present - set(ADDED_COLUMNS))
+        if missing:
+            raise sqlite3.DatabaseError(f"table 'events' lacks columns {missing}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
 def now() -> float:

@@ -19,7 +19,7 @@ def plot_summary(rows: list[VersionSummary], out: str | Path) -> Path:
         raise EdgeRankError("monitor plot needs matplotlib: pip install -e '.[plot]'") from exc
     if not rows:
         raise EdgeRankError("no inference events recorded: nothing to plot")
-    labels = [f"{r.model}\n{r.version}" for r in rows]
+    labels = [f"{r.model}\n{r.version}" + (f" {r.sha256[:8]}" if r.sha256 else "") for r in rows]
     x = list(range(len(rows)))
     fig, axes = plt.subplots(2, 2, figsize=(11, 7))
     ax = axes[0][0]

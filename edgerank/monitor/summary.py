@@ -1,8 +1,10 @@
 """Per-version summary of an event log: what a release manager looks at during a canary.
 
 Definitions (so numbers mean the same everywhere):
-- ``requests``: events of that (model, version); ``traffic_share``: its fraction of all events
-  of the same model;
+- a row is one (model, version, sha256): two different model files published under the same
+  name and version (two runs exported as ``product_topk`` ``1``) are never merged;
+- ``requests``: events of that row; ``traffic_share``: its fraction of all events of the same
+  model;
 - ``success_rate``: fraction served by the model (the rest got the fallback order);
 - latency percentiles (p50/p95/p99, milliseconds) are over *successful* requests only, because a
   failure's time measures the fallback, not the model (failures show in ``success_rate``);
@@ -25,6 +27,7 @@ from edgerank.monitor.events import Event
 class VersionSummary:
     model: str
     version: str
+    sha256: str
     requests: int
     success_rate: float
     latency_p50_ms: float | None
@@ -45,15 +48,15 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def summarize(events: Iterable[Event]) -> list[VersionSummary]:
-    """One :class:`VersionSummary` per (model, version), sorted by model then version."""
-    groups: dict[tuple[str, str], list[Event]] = {}
+    """One :class:`VersionSummary` per (model, version, sha256), sorted by model, version, sha256."""
+    groups: dict[tuple[str, str, str], list[Event]] = {}
     for event in events:
-        groups.setdefault((event.model, event.version), []).append(event)
+        groups.setdefault((event.model, event.version, event.sha256), []).append(event)
     per_model: dict[str, int] = {}
-    for (model, _), rows in groups.items():
+    for (model, _, _), rows in groups.items():
         per_model[model] = per_model.get(model, 0) + len(rows)
     out = []
-    for (model, version), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], _version_key(kv[0][1]))):
+    for (model, version, sha), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], _version_key(kv[0][1]), kv[0][2])):
         ok_latency = [e.latency_ms for e in rows if e.ok]
         errors = [e.error for e in rows if not e.ok]
         fields = sum(e.fields for e in rows)
@@ -62,6 +65,7 @@ def summarize(events: Iterable[Event]) -> list[VersionSummary]:
             VersionSummary(
                 model=model,
                 version=version,
+                sha256=sha,
                 requests=len(rows),
                 success_rate=len(ok_latency) / len(rows),
                 latency_p50_ms=_percentile(ok_latency, 50),
@@ -86,11 +90,11 @@ def format_summary(rows: list[VersionSummary], as_json: bool = False) -> str:
         return json.dumps([r.to_dict() for r in rows], indent=2)
     if not rows:
         return "no inference events recorded"
-    header = ["model", "version", "requests", "success", "p50 ms", "p95 ms", "p99 ms", "share", "unknown", "top error"]
+    header = ["model", "version", "requests", "success", "p50 ms", "p95 ms", "p99 ms", "share", "unknown", "sha256", "top error"]
     ms = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
     table = [
         [r.model, r.version, str(r.requests), f"{r.success_rate:.2%}", ms(r.latency_p50_ms), ms(r.latency_p95_ms),
-         ms(r.latency_p99_ms), f"{r.traffic_share:.1%}", f"{r.unknown_rate:.2%}", r.top_error[:60]]
+         ms(r.latency_p99_ms), f"{r.traffic_share:.1%}", f"{r.unknown_rate:.2%}", r.sha256[:12] or "-", r.top_error[:60]]
         for r in rows
     ]
     widths = [max(len(str(x)) for x in column) for column in zip(header, *table)]

@@ -60,6 +60,7 @@ class GuardedRuntime(Generic[M]):
         self.monitor = monitor
         self.num_threads = num_threads
         self._models: dict[tuple[str, str, str], M | Exception] = {}
+        self._sha256: dict[tuple[str, str, str], str] = {}  # of each loaded model file, for monitoring
 
     # -- to implement -------------------------------------------------------------------------
     def _build(self, artifact: VerifiedArtifact) -> M:
@@ -71,7 +72,9 @@ class GuardedRuntime(Generic[M]):
         key = (handle.model, handle.version, str(handle.path))
         if key not in self._models:
             try:
-                self._models[key] = self._build(open_artifact(handle.path, handle.expected_sha256))
+                artifact = open_artifact(handle.path, handle.expected_sha256)
+                self._sha256[key] = str(artifact.manifest["sha256"])
+                self._models[key] = self._build(artifact)
             except Exception as exc:  # noqa: BLE001 - cached and reported per request
                 self._models[key] = exc
         cached = self._models[key]
@@ -82,6 +85,7 @@ class GuardedRuntime(Generic[M]):
     def reload(self) -> None:
         """Forget loaded models and cached load failures (after a new version was delivered)."""
         self._models.clear()
+        self._sha256.clear()
 
     def _serve(
         self,
@@ -101,23 +105,30 @@ class GuardedRuntime(Generic[M]):
                 result = fallback(handle, error)
             except Exception as inner:  # noqa: BLE001 - even a broken fallback must not crash the app
                 result = Ranking([], None, None, "fallback", "", "", "", 0.0, f"{error}; fallback failed: {inner}")
-        result.latency_ms = (time.perf_counter() - start) * 1000.0
+        sha = ""
         if handle is not None:
             result.model, result.version, result.group = handle.model, handle.version, handle.group
-        self._record(start_wall, result)
+            sha = self._sha256.get((handle.model, handle.version, str(handle.path))) or handle.expected_sha256 or ""
+        result.latency_ms = (time.perf_counter() - start) * 1000.0  # what the caller waited, as recorded
+        self._record(start_wall, result, sha)
         return result
 
-    def _record(self, ts: float, result: Ranking) -> None:
+    def _record(self, ts: float, result: Ranking, sha256: str) -> None:
+        """Hand the event to the monitor's queue (it never blocks: see :class:`EventLog`)."""
         if self.monitor is None:
             return
         try:
             self.monitor.record(
                 Event(ts, result.model or "?", result.version or "unresolved", result.group, result.ok,
-                      result.latency_ms, len(result.unknown), result.fields, result.error[:500])
+                      result.latency_ms, len(result.unknown), result.fields, result.error[:500], sha256)
             )
         except Exception:  # noqa: BLE001 - monitoring must never break serving
             pass
 
     def close(self) -> None:
+        """Write what monitoring still holds; never raises (a broken log only loses its events)."""
         if self.monitor is not None:
-            self.monitor.flush()
+            try:
+                self.monitor.flush()
+            except Exception:  # noqa: BLE001 - see above
+                pass

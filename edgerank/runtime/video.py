@@ -442,8 +442,11 @@ class VideoRuntime(GuardedRuntime[VideoModel]):
     def observe(self, session: VideoSession, event: Mapping[str, Any]) -> VideoRanking | None:
         """Feed one raw event; a ``request`` is ranked, anything else updates the session.
 
-        Never raises: a bad non-request event is skipped and described in ``session.problems``.
+        Never raises: a bad non-request event is skipped and described in ``session.problems``;
+        without a session (None) the event is served as in a new anonymous session.
         """
+        if not isinstance(session, VideoSession):
+            session = self.session()
         if isinstance(event, Mapping) and event.get("type") == "request":
             return self.rank(session, event)
         try:

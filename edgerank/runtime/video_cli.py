@@ -5,7 +5,8 @@ Each line of ``EVENTS.jsonl`` is one raw event as :mod:`edgerank.runtime.video` 
 and ``session`` keys: events of one (user, session) pair share a
 :class:`~edgerank.runtime.video.VideoSession`, so interleaved sessions replay correctly. Every
 request is served (and recorded to monitoring) as the app would; ``--out FILE`` writes one JSON
-line per request (ids, source, error), stdout gets a one-line JSON summary.
+line per request (ids, source, error), stdout gets a one-line JSON summary; lines that are not
+UTF-8 JSON are skipped and counted (``bad_lines``).
 """
 
 from __future__ import annotations
@@ -60,16 +61,16 @@ def replay(args: argparse.Namespace, source: Any, monitor: Any) -> dict[str, Any
     counts = {"events": 0, "requests": 0, "model": 0, "fallback": 0, "bad_lines": 0}
     out = Path(args.out).open("w") if args.out else None
     try:
-        with path.open() as lines:
-            for number, line in enumerate(lines, 1):
+        with path.open("rb") as lines:  # decoded per line: one bad line is one bad line, not the end
+            for number, raw in enumerate(lines, 1):
                 if args.limit is not None and counts["events"] >= args.limit:
                     break
-                if not line.strip():
+                if not raw.strip():
                     continue
                 counts["events"] += 1
                 try:
-                    event = json.loads(line)
-                except ValueError:
+                    event = json.loads(raw.decode("utf-8"))
+                except ValueError:  # UnicodeDecodeError and JSONDecodeError are both ValueErrors
                     counts["bad_lines"] += 1
                     continue
                 user = str(event.get("user", "")) if isinstance(event, Mapping) else ""
