@@ -62,7 +62,7 @@ def test_diverging_export_is_reported_and_not_published(tmp_path, monkeypatch):
     manifest = artifact.export_artifact(graph, samples, destination, name="t", version="1", tolerance=1e-5, metrics={}, fields={})
     assert manifest["parity"]["passed"] and manifest["parity"]["lists_identical"] == 1.0
     assert manifest["parity"]["outputs"]["ids"]["dtype"] == "int32"
-    assert sorted(p.name for p in destination.iterdir()) == ["manifest.json", "model.tflite"]
+    assert sorted(p.name for p in destination.iterdir()) == ["manifest.json", "model.tflite", "reference_requests.npz"]
 
 
 class FakeRanker(torch.nn.Module):

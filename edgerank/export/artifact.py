@@ -20,6 +20,7 @@ from edgerank.errors import ParityError
 from edgerank.export.convert import to_tflite
 from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, build_manifest
 from edgerank.export.parity import check_parity
+from edgerank.export.selfcheck import record_reference
 
 PARITY_REPORT = "parity_report.json"
 
@@ -49,6 +50,7 @@ def export_artifact(
         (destination.parent / PARITY_REPORT).write_text(json.dumps(report.to_dict(), indent=2))
         if not report.passed:
             raise ParityError(f"{report.summary()}; no artifact was published (see {PARITY_REPORT})")
+        fields = {**fields, "reference_requests": record_reference(model_path, samples, staging)}  # replayed at publish
         manifest = build_manifest(
             model_path, name=name, version=version, parity=report.to_dict(), metrics=metrics, fields=fields
         )

@@ -27,6 +27,7 @@ from edgerank.export.evaluate import evaluator_for
 from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, sha256, signature
 from edgerank.export.quantize import check_tolerances, quant_report, quantize_tflite
 from edgerank.export.reference import save_reference
+from edgerank.export.selfcheck import record_reference
 
 log = logging.getLogger(__name__)
 QUANT_REPORT = "quant_report.json"
@@ -95,6 +96,7 @@ def export_quantized(
             # test metrics of *this* model, measured through the interpreter where an evaluator exists
             "metrics": {**dict(float_manifest.get("metrics", {})), **(report.metrics_quantized or {})},
             "parity": report.to_dict(),
+            "reference_requests": record_reference(quant_path, samples, staging),  # replayed at publish
             "quantization": {
                 "mode": mode,
                 "recipe": report.recipe,

@@ -1,27 +1,28 @@
 """What an artifact must prove before the registry accepts it.
 
 A registry that accepts anything is a place to lose track of what shipped, so ``publish``
-checks, in order: the files exist, the manifest has the fields an app relies on, parity passed
-(for an int8 artifact that is its quantization report, held to the configured tolerances),
-and the model file is byte-for-byte the one the manifest describes (sha256 and size). Finally
-the file must load in the LiteRT interpreter - a checksum can be recomputed by whoever tampered
-with the file, the interpreter cannot be fooled into loading garbage.
+checks, in order: the files exist; the manifest matches its scenario's schema
+(:mod:`edgerank.modelstore.schema`; else :class:`ManifestError`, exit 2); parity passed (for an
+int8 artifact that is its quantization report, held to the configured tolerances); the model
+file is byte-for-byte the one the manifest describes (sha256 and size); it loads in the LiteRT
+interpreter with the inputs and outputs the manifest declares; and run on the reference requests
+the export kept, it answers what it answered at export (:mod:`edgerank.export.selfcheck`). A
+checksum can be recomputed by whoever tampered with the file; the interpreter cannot be fooled
+into loading garbage, and corrupted weights do not reproduce the recorded outputs.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from edgerank.errors import EdgeRankError
-from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, sha256
+from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, sha256, signature
+from edgerank.export.selfcheck import replay_reference
+from edgerank.modelstore.schema import manifest_problem, name_problem
 
 REQUIRED_FIELDS = ("name", "version", "sha256", "size_bytes", "parity", "inputs", "outputs")
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
-"""A model name is one path component: lower case (two names never share a folder on a
-case-insensitive disk), no separators, never ``.``/``..`` or hidden, at most 100 characters."""
 
 
 class PublishError(EdgeRankError):
@@ -35,13 +36,6 @@ class ManifestError(PublishError):
     that fails a check (:class:`PublishError`, exit 3)."""
 
     exit_code = 2
-
-
-def name_problem(name: object) -> str | None:
-    """Why ``name`` cannot be a model name, or None when it can."""
-    if isinstance(name, str) and NAME_PATTERN.fullmatch(name):
-        return None
-    return f"{name!r} is not a valid model name (pattern [a-z0-9][a-z0-9._-]{{0,99}}: one lower-case path component)"
 
 
 def read_artifact_manifest(artifact_dir: Path) -> dict[str, Any]:
@@ -62,6 +56,9 @@ def read_artifact_manifest(artifact_dir: Path) -> dict[str, Any]:
     problem = name_problem(manifest["name"])
     if problem:
         raise ManifestError(f"{manifest_path}: field 'name': {problem}")
+    problem = manifest_problem(manifest)
+    if problem:
+        raise ManifestError(f"{manifest_path}: {problem}")
     return manifest
 
 
@@ -101,10 +98,31 @@ def check_artifact(artifact_dir: str | Path, load: bool = True) -> dict[str, Any
             "the file was changed after export"
         )
     if load:
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-
-            Interpreter(model_path=str(model_path)).get_signature_runner()
-        except Exception as exc:  # the interpreter's own errors are RuntimeError/ValueError
-            raise PublishError(f"{model_path}: does not load in the LiteRT interpreter ({type(exc).__name__}: {exc})") from None
+        _check_model_runs(artifact_dir, model_path, manifest)
     return manifest
+
+
+def _check_model_runs(artifact_dir: Path, model_path: Path, manifest: dict[str, Any]) -> None:
+    """Loads, has the declared signature, and reproduces the outputs recorded at export."""
+    try:
+        actual = signature(model_path)
+    except Exception as exc:  # the interpreter's own errors are RuntimeError/ValueError
+        raise PublishError(f"{model_path}: does not load in the LiteRT interpreter ({type(exc).__name__}: {exc})") from None
+    for key in ("inputs", "outputs"):
+        if actual[key] != manifest[key]:
+            raise ManifestError(f"{artifact_dir / MANIFEST_FILE}: field '{key}' says {manifest[key]} but {model_path.name} has {actual[key]}")
+    reference = manifest["reference_requests"]
+    reference_path = artifact_dir / reference["file"]
+    if not reference_path.is_file():
+        raise PublishError(f"{reference_path}: missing (named by manifest field reference_requests.file)")
+    if sha256(reference_path) != reference["sha256"]:
+        raise PublishError(f"{reference_path}: sha256 does not match manifest reference_requests.sha256; the file was changed after export")
+    try:
+        problems = replay_reference(model_path, reference_path, reference["signature"], reference.get("float_atol", 1e-4))
+    except Exception as exc:  # noqa: BLE001 - a malformed reference file or a model that cannot run
+        raise PublishError(f"{model_path}: cannot be run on {reference_path.name} ({type(exc).__name__}: {exc})") from None
+    if problems:
+        raise PublishError(
+            f"{model_path}: does not reproduce the outputs recorded at export on {reference['requests']} reference requests "
+            f"({len(problems)} difference(s), first: {problems[0]}); its weights changed after export"
+        )

@@ -7,6 +7,7 @@ Layout of a store directory::
                                         and rollouts (name -> rollout config JSON)
       models/NAME/vN/model.tflite       read-only copies, never rewritten
       models/NAME/vN/manifest.json
+      models/NAME/vN/reference_requests.npz   what publish replayed (see edgerank.export.selfcheck)
 
 Why this shape: a phone-side runtime or a CDN only needs the plain files; the SQLite index gives
 atomic version numbering (``BEGIN IMMEDIATE``) when two publishers race, and fast ``list``.
@@ -18,7 +19,7 @@ Every step that writes to ``models/NAME`` runs inside one ``BEGIN IMMEDIATE`` tr
 index's write lock), so while a publisher holds the lock nothing else writes there. A folder in
 ``models/NAME`` that the index does not list can therefore only be left by a publisher that
 died; the next writer of that name (a later publish, or ``verify --repair``) rolls it back,
-under the same lock. Names follow :data:`~edgerank.modelstore.checks.NAME_PATTERN` and every
+under the same lock. Names follow :data:`~edgerank.modelstore.schema.NAME_PATTERN` and every
 path written is checked to resolve inside the store.
 """
 
@@ -39,7 +40,8 @@ from typing import Any
 
 from edgerank.errors import EdgeRankError
 from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, sha256
-from edgerank.modelstore.checks import check_artifact, name_problem
+from edgerank.modelstore.checks import check_artifact
+from edgerank.modelstore.schema import name_problem
 from edgerank.modelstore.rollout import Rollout
 
 INDEX_FILE = "index.sqlite"
@@ -216,6 +218,8 @@ class ModelStore:
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=final.parent))
         try:
             shutil.copyfile(model_src, staging / MODEL_FILE)
+            reference = manifest["reference_requests"]["file"]  # a plain file name (schema)
+            shutil.copyfile(artifact_dir / reference, staging / reference)
             stored_manifest = {**manifest, "model_file": MODEL_FILE}
             (staging / MANIFEST_FILE).write_text(json.dumps(stored_manifest, indent=2, sort_keys=True))
             if sha256(staging / MODEL_FILE) != manifest["sha256"]:  # changed while we copied
