@@ -3,8 +3,10 @@
 SQLite because it is embedded (no server, one file, what a phone has too) and safe to append to
 from several processes. Recording must never slow or break serving, so :meth:`EventLog.record`
 only puts the event on a bounded in-memory queue (``capacity`` events) and returns; a background
-thread drains it, ``flush_every`` events per transaction. When the queue is full (the disk or a
-lock holder is slower than the traffic) the event is dropped and counted, never waited for.
+thread wakes at most every ``max_delay_s`` and drains it, up to ``flush_every`` events per
+transaction (waking per event would take the GIL from the request thread thousands of times a
+second). When the queue is full (the disk or a lock holder is slower than the traffic) the
+event is dropped and counted, never waited for.
 A file SQLite cannot use - corrupt, not a database - disables the log with the reason
 recorded (:meth:`EventLog.status`); serving goes on. Only reading (:meth:`EventLog.events`, what
 ``python -m edgerank.monitor`` does) raises, as :class:`MonitorError`.
@@ -14,13 +16,14 @@ from __future__ import annotations
 
 import atexit
 import logging
-import queue
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import closing
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -67,17 +70,24 @@ class Event:
 
 
 COLUMNS = [f.name for f in fields(Event)]
-_STOP = object()
+_ROW = attrgetter(*COLUMNS)  # C-speed tuples: the writer holds the GIL as briefly as it can
 
 
 class EventLog:
     """Append-only event log in the SQLite file ``path`` (created with its folder if needed)."""
 
-    def __init__(self, path: str | Path, flush_every: int = 64, capacity: int = 10_000, busy_timeout_s: float = 30.0) -> None:
+    def __init__(self, path: str | Path, flush_every: int = 256, capacity: int = 10_000, busy_timeout_s: float = 30.0,
+                 max_delay_s: float = 0.1) -> None:
         self.path = Path(path).expanduser()
         self.flush_every = max(1, int(flush_every))
+        self.capacity = max(1, int(capacity))
         self.busy_timeout_s = busy_timeout_s
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, int(capacity)))
+        self.max_delay_s = max_delay_s
+        # A deque, not a queue.Queue: append and popleft are single C calls, and nothing wakes the
+        # writer per event (it polls every max_delay_s), so the request thread keeps the GIL.
+        self._pending: deque[Event] = deque()
+        self._hurry = threading.Event()  # flush()/close(): write now, do not wait for the delay
+        self._stopping = False
         self._state = threading.Condition()
         self._submitted = self._settled = self._written = self._dropped = 0
         self._disabled = ""
@@ -92,7 +102,7 @@ class EventLog:
         atexit.register(self._close_at_exit)  # an app that forgets close() still keeps its last events
 
     @classmethod
-    def at_default_location(cls, flush_every: int = 64) -> "EventLog":
+    def at_default_location(cls, flush_every: int = 256) -> "EventLog":
         """The log the monitor CLI reads by default ($EDGERANK_MONITOR_DB or ~/.edgerank/monitor.sqlite)."""
         from edgerank.locations import default_monitor_db
 
@@ -106,20 +116,23 @@ class EventLog:
     # -- the request path: never blocks, never raises ----------------------------------------
     def record(self, event: Event) -> None:
         """Queue ``event`` for writing; drops (and counts) it when disabled or the queue is full."""
-        if self._disabled:
-            self._count_dropped(1, settled=False)
-            return
         with self._state:
-            self._submitted += 1
-        try:
-            self._queue.put_nowait(event)
-        except queue.Full:
-            with self._state:
-                self._submitted -= 1
+            if self._disabled or len(self._pending) >= self.capacity:
                 self._dropped += 1
-            return
-        if self._writer is None or not self._writer.is_alive():
-            self._start_writer()
+                return
+            self._submitted += 1
+            self._pending.append(event)
+            writer = None
+            if self._writer is None:  # started lazily; it clears this under the lock when it stops
+                self._stopping = False
+                writer = self._writer = threading.Thread(target=self._drain, name=f"edgerank-monitor:{self.path.name}", daemon=True)
+        if writer is not None:
+            try:
+                writer.start()
+            except RuntimeError as exc:  # no new threads (interpreter shutdown): keep serving
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                with self._state:
+                    self._writer = None
 
     def extend(self, events: Iterable[Event]) -> None:
         for event in events:
@@ -141,15 +154,17 @@ class EventLog:
         """Wait until every event recorded so far is written or dropped; False on timeout."""
         with self._state:
             target = self._submitted
+            self._hurry.set()
             return self._state.wait_for(lambda: self._settled >= target, timeout)
 
     def close(self, timeout: float | None = None) -> None:
         """Flush and stop the writer thread. Never raises; a later :meth:`record` starts it again."""
         try:
             self.flush(timeout)
-            writer = self._writer
-            if writer is not None and writer.is_alive():
-                self._queue.put(_STOP, timeout=timeout)
+            with self._state:
+                writer, self._stopping = self._writer, True
+            self._hurry.set()
+            if writer is not None:
                 writer.join(timeout)
         except Exception as exc:  # noqa: BLE001 - closing monitoring must never break the app
             self._last_error = f"{type(exc).__name__}: {exc}"
@@ -163,33 +178,26 @@ class EventLog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _start_writer(self) -> None:
-        with self._state:
-            if self._writer is None or not self._writer.is_alive():
-                self._writer = threading.Thread(target=self._drain, name=f"edgerank-monitor:{self.path.name}", daemon=True)
-                self._writer.start()
-
     def _drain(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while batch[-1] is not _STOP and len(batch) < self.flush_every:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
+            self._hurry.wait(self.max_delay_s)
+            self._hurry.clear()
+            while True:
+                with self._state:
+                    batch = [self._pending.popleft() for _ in range(min(self.flush_every, len(self._pending)))]
+                    if not batch and self._stopping:
+                        self._writer = None
+                        return
+                if not batch:
                     break
-            stop = batch[-1] is _STOP
-            events = [e for e in batch if e is not _STOP]
-            if events:
-                self._write(events)
-            if stop:
-                return
+                self._write(batch)
 
     def _write(self, events: list[Event]) -> None:
         if self._disabled:
-            self._count_dropped(len(events), settled=True)
+            self._count_dropped(len(events))
             return
         placeholders = ", ".join("?" for _ in COLUMNS)
-        rows = [(*astuple(e)[:4], int(e.ok), *astuple(e)[5:]) for e in events]
+        rows = list(map(_ROW, events))  # bool ok is stored as the integer 1/0
         try:
             with closing(self._connect()) as db:
                 db.execute("BEGIN")
@@ -197,25 +205,24 @@ class EventLog:
                 db.execute("COMMIT")
         except sqlite3.OperationalError as exc:  # locked past the timeout, disk full: this batch only
             self._last_error = f"{type(exc).__name__}: {exc}"
-            self._count_dropped(len(events), settled=True)
+            self._count_dropped(len(events))
         except (sqlite3.Error, OSError) as exc:  # not a database (any more): stop trying
             self._disable(exc)
-            self._count_dropped(len(events), settled=True)
+            self._count_dropped(len(events))
         except Exception as exc:  # noqa: BLE001 - a bug here must not kill the writer silently
             self._last_error = f"{type(exc).__name__}: {exc}"
-            self._count_dropped(len(events), settled=True)
+            self._count_dropped(len(events))
         else:
             with self._state:
                 self._written += len(events)
                 self._settled += len(events)
                 self._state.notify_all()
 
-    def _count_dropped(self, n: int, settled: bool) -> None:
+    def _count_dropped(self, n: int) -> None:
         with self._state:
             self._dropped += n
-            if settled:
-                self._settled += n
-                self._state.notify_all()
+            self._settled += n
+            self._state.notify_all()
 
     def _disable(self, exc: BaseException) -> None:
         if not self._disabled:
