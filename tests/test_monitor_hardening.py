@@ -120,6 +120,12 @@ def test_runtime_and_monitor_cli_on_a_corrupt_event_log(run, tmp_path):
     assert served.returncode == 0, served.stderr
     assert json.loads(served.stdout)["source"] == "model"
     assert "monitoring disabled" in served.stderr and "Traceback" not in served.stderr
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps({"type": "request", "candidates": [{"video_id": 4}, {"video_id": 2}]}) + "\n")
+    video = run_cli(["video", "--artifact", str(tmp_path / "no_artifact"), "--db", str(db), str(events)], tmp_path, 120,
+                    module="edgerank.runtime")
+    assert video.returncode == 0 and json.loads(video.stdout)["fallback"] == 1, video.stderr
+    assert "monitoring disabled" in video.stderr and "Traceback" not in video.stderr
     summary = run_cli(["--db", str(db), "summary"], tmp_path, 60, module="edgerank.monitor")
     assert summary.returncode == 2 and "not a usable SQLite event log" in summary.stderr
     assert "Traceback" not in summary.stderr

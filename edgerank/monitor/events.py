@@ -242,13 +242,12 @@ class EventLog:
             query, args = query + " AND ts >= ?", [*args, since]
         try:
             with closing(self._connect()) as db:
-                rows = db.execute(query + " ORDER BY ts, rowid", args).fetchall()
+                for row in db.execute(query + " ORDER BY ts, rowid", args):  # streamed: logs can be large
+                    values = list(row)
+                    values[4] = bool(values[4])
+                    yield Event(*values)
         except sqlite3.Error as exc:
             raise MonitorError(f"{self.path}: not a usable SQLite event log ({type(exc).__name__}: {exc})") from None
-        for row in rows:
-            values = list(row)
-            values[4] = bool(values[4])
-            yield Event(*values)
 
 
 def _create_schema(db: sqlite3.Connection) -> None:
