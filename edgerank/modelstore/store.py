@@ -138,6 +138,10 @@ class ModelStore:
             with closing(sqlite3.connect(index, timeout=30, isolation_level=None)) as db:
                 db.row_factory = sqlite3.Row
                 yield db
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise StoreError(f"{index}: not a usable SQLite index ({type(exc).__name__}: {exc})") from None
+            raise StoreError(f"{index}: another process has held the write lock for over 30 s; try again") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"{index}: not a usable SQLite index ({type(exc).__name__}: {exc}); the version files under "
