@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.plugins import Plugins
+from hydra.errors import HydraException, MissingConfigException
 from hydra.types import RunMode
 from omegaconf import DictConfig
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
-from edgerank.errors import EdgeRankError
+from edgerank.errors import ConfigError, EdgeRankError, did_you_mean
 from hydra_plugins.edgerank_searchpath.edgerank_searchpath import EdgeRankSearchPathPlugin
 
 log = logging.getLogger("edgerank")
@@ -27,8 +30,43 @@ log = logging.getLogger("edgerank")
 Plugins.instance().register(EdgeRankSearchPathPlugin)
 
 
+def main() -> None:
+    """``python -m edgerank``: Hydra's application, with Hydra's own composition errors (an unknown
+    config option, a key that is not in a group, an unparsable override) reported like every other
+    user error: one ``edgerank: error:`` line with a did-you-mean, exit 2, before any work."""
+    # Hydra prints these itself and exits 1 unless HYDRA_FULL_ERROR is set, which makes it raise
+    # them to us; the job's own errors are handled inside ``job`` either way.
+    full_error = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        job()
+    except HydraException as exc:
+        if full_error == "1":
+            raise
+        print(f"edgerank: error: {hydra_error(exc)}", file=sys.stderr, flush=True)
+        sys.exit(ConfigError.exit_code)
+
+
+def hydra_error(exc: HydraException) -> str:
+    """The user's mistake behind a Hydra composition error, in edgerank's words."""
+    if isinstance(exc, MissingConfigException) and exc.options is not None and exc.missing_cfg_file:
+        group, _, option = str(exc.missing_cfg_file).rpartition("/")
+        known = sorted(exc.options)
+        return str(ConfigError(group or "defaults", f"no config option '{option}'.{did_you_mean(option, known)} "
+                               f"Options: {', '.join(known)}"))
+    cause = exc.__cause__
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and cause.full_key and cause.parent_node is not None:
+        key = str(cause.key)
+        parent = str(cause.full_key).rpartition(".")[0]
+        known = sorted(str(k) for k in cause.parent_node.keys() if k != "hydra")
+        where = f"'{parent}'" if parent else "the config"
+        return str(ConfigError(str(cause.full_key), f"not a key of {where}.{did_you_mean(key, known)} Keys: {', '.join(known)} "
+                               f"(to add a new key write +{cause.full_key}=...)"))
+    return " ".join(str(exc).split("\n")[:2])
+
+
 @hydra.main(version_base="1.3", config_path="pkg://edgerank.conf", config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def job(cfg: DictConfig) -> float | None:
     """Run one job; returns ``cfg.optimized_metric`` for sweepers (NaN when the job failed).
 
     A user error ends a single run with a message and a non-zero exit; inside a multirun it

@@ -7,6 +7,9 @@ the offending field, file or plugin. Anything else is a bug and keeps its traceb
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class EdgeRankError(Exception):
     """Base class for errors caused by the user's input rather than by edgerank itself."""
@@ -43,3 +46,9 @@ class ParityError(EdgeRankError):
     """The exported model does not compute what the PyTorch model computes."""
 
     exit_code = 3
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` Did you mean: a, b?`` for the names of ``known`` close to ``name``, else an empty string."""
+    close = difflib.get_close_matches(str(name), sorted(known), n=3, cutoff=0.6)
+    return f" Did you mean: {', '.join(close)}?" if close else ""

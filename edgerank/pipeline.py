@@ -21,7 +21,10 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from edgerank.errors import ConfigError, EdgeRankError
+from edgerank.export.options import check_export_options
+from edgerank.job_checks import check_checkpoint, check_job, checkpoint_path
 from edgerank.registry import Registry, load_plugins
+from edgerank.staging import remove_stale_staging, staging_prefix
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,8 @@ def check_plugins(cfg: DictConfig, registry: Registry) -> None:
 
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:
     """Write atomically: a reader sees the old file or the complete new one, never half of it."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    remove_stale_staging(path)
+    fd, temp = tempfile.mkstemp(prefix=staging_prefix(path), dir=path.parent)
     with os.fdopen(fd, "w") as handle:
         json.dump(payload, handle, indent=2, sort_keys=True)
     os.chmod(temp, 0o644)  # mkstemp creates it private
@@ -65,9 +69,8 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
     output_dir.mkdir(parents=True, exist_ok=True)
     registry = load_plugins()
     check_plugins(cfg, registry)
-    export_cfg = plain(cfg, "export")
-    if float(export_cfg["tolerance"]) <= 0:
-        raise ConfigError("export.tolerance", f"must be positive, got {export_cfg['tolerance']}")
+    check_job(cfg)
+    export_cfg = check_export_options(plain(cfg, "export"))
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     datamodule = registry.build("data", plain(cfg, "data"))
@@ -78,7 +81,9 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
     task = instantiate(cfg.task, _partial_=True)
     module = task(net=net, spec=datamodule.spec, optimizer=instantiate(cfg.optimizer))
     trainer = _trainer(cfg)
-    checkpoint = _checkpoint(cfg)
+    checkpoint = checkpoint_path(cfg)
+    if checkpoint is not None:
+        check_checkpoint(checkpoint, module)
     if cfg.get("train", True):  # from scratch, or resumed from ckpt_path
         trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint)
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") if trainer.checkpoint_callback else ""
@@ -91,7 +96,6 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
         from edgerank.training.rerank_eval import evaluate_ranker
 
         metrics.update(evaluate_ranker(ranker.eval(), datamodule.ranking_requests(), seed=int(cfg.seed)))
-    write_json(output_dir / METRICS_FILE, metrics)
 
     if export_cfg["enabled"]:
         from edgerank.export.artifact import export_artifact  # converter imports are heavy
@@ -108,6 +112,8 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
             metrics=metrics,
             fields={**datamodule.spec.manifest_fields(), **({"ranker": plain(cfg, "ranker")} if ranker else {})},
         )
+        # only now: a run that fails before publishing leaves the old artifact/ with its own metrics
+        write_json(output_dir / METRICS_FILE, metrics)
         log.info("published %s (%d bytes)", output_dir / ARTIFACT_DIR, manifest["size_bytes"])
         metrics_report = {**metrics, "parity/max_abs_err": manifest["parity"]["max_abs_err"]}
         metrics_report["parity/lists_identical"] = manifest["parity"]["lists_identical"]
@@ -117,20 +123,9 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
         metrics_report.update(after_export(graph, samples, datamodule, output_dir, export_cfg, manifest))
         print_table(metrics_report)
     else:
+        write_json(output_dir / METRICS_FILE, metrics)
         print_table(metrics)
     return metrics
-
-
-def _checkpoint(cfg: DictConfig) -> str | None:
-    """``ckpt_path``: resume training from it, or with ``train=false`` test and export it as is."""
-    path = cfg.get("ckpt_path")
-    if path is None:
-        if not cfg.get("train", True):
-            raise ConfigError("ckpt_path", "train=false needs a checkpoint to test and export")
-        return None
-    if not Path(path).is_file():
-        raise ConfigError("ckpt_path", f"no checkpoint file at {path}")
-    return str(path)
 
 
 def _ranker(cfg: DictConfig, registry: Registry, net: Any, datamodule: Any) -> Any:
@@ -151,7 +146,12 @@ def _ranker(cfg: DictConfig, registry: Registry, net: Any, datamodule: Any) -> A
             "model such as ta_mmoe_ctx for generative re-ranking)", cfg.model.name
         )
         scorer = PointwiseScorer(net.on_device())
-    return registry.build("ranker", plain(cfg, "ranker"), scorer=scorer)
+    ranker = registry.build("ranker", plain(cfg, "ranker"), scorer=scorer)
+    try:
+        ranker.check_candidates(datamodule.spec.max_candidates)
+    except ConfigError as exc:
+        raise exc.under("ranker") from None
+    return ranker
 
 
 def _trainer(cfg: DictConfig) -> L.Trainer:

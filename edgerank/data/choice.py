@@ -31,12 +31,13 @@ class ChoiceTable:
     columns: dict[str, np.ndarray]
     labels: np.ndarray
     source: str
+    label_column: str = "label"  # where the labels came from, for error messages
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def take(self, rows: np.ndarray) -> "ChoiceTable":
-        return ChoiceTable({c: v[rows] for c, v in self.columns.items()}, self.labels[rows], self.source)
+        return ChoiceTable({c: v[rows] for c, v in self.columns.items()}, self.labels[rows], self.source, self.label_column)
 
 
 @dataclass
@@ -72,7 +73,11 @@ def catalogue(labels: Sequence[str], products: Sequence[Any] | None) -> tuple[np
     names = [str(p) for p in products] if products is not None else sorted(set(labels), key=_sort_key)
     if len(set(names)) != len(names):
         raise ConfigError("data.products", "contains duplicates")
-    if all(_is_int(n) for n in names):
+    integer = [_is_int(n) for n in names]
+    if any(integer) and not all(integer):  # one stray text label would turn every SKU id into an index
+        text = names[integer.index(False)]
+        raise ConfigError("data.products", f"mixes integer SKU ids with text ('{text}'): use one kind")
+    if all(integer):
         ids = [int(n) for n in names]
         too_big = [i for i in ids if not 0 <= i <= INT32_MAX]
         if too_big:
@@ -163,7 +168,17 @@ class ChoiceDataModule(SplitDataModule):
             if column not in table.columns:
                 raise DataError(f"{table.source}: no column '{column}' (columns: {', '.join(table.columns)})")
             _reject_missing(table.source, column, table.columns[column])
-        _reject_missing(table.source, "label", table.labels)
+        _reject_missing(table.source, table.label_column, table.labels)
+        labels = [str(label) for label in table.labels]
+        kinds = {_is_int(label) for label in labels}
+        if self.products is None and len(kinds) > 1:  # one stray text label would turn every SKU id into an index
+            row = next(i for i, label in enumerate(labels) if not _is_int(label))
+            raise DataError(f"{table.source}: the label column '{table.label_column}' mixes integer SKU ids with text "
+                            f"('{labels[row]}', data row {row + 1}); fix the row or give every product a text label")
+        distinct = set(labels) if self.products is None else {str(p) for p in self.products}
+        if len(distinct) < 2:
+            raise DataError(f"{table.source}: the label column '{table.label_column}' has a single value "
+                            f"({', '.join(repr(d) for d in sorted(distinct)) or 'none'}); ranking needs at least 2 products")
         if self.products is not None:
             known = {str(p) for p in self.products}
             outside = [i for i, label in enumerate(table.labels) if str(label) not in known]

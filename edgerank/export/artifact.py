@@ -21,6 +21,7 @@ from edgerank.export.convert import to_tflite
 from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, build_manifest
 from edgerank.export.parity import check_parity
 from edgerank.export.selfcheck import record_reference
+from edgerank.staging import remove_stale_staging, retired, staging_prefix
 
 PARITY_REPORT = "parity_report.json"
 
@@ -43,7 +44,8 @@ def export_artifact(
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    remove_stale_staging(destination)
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(destination), dir=destination.parent))
     try:
         model_path = to_tflite(graph, samples[0], staging / MODEL_FILE)
         report = check_parity(graph, model_path, samples, tolerance=tolerance)
@@ -65,10 +67,10 @@ def export_artifact(
 def publish(staging: Path, destination: Path) -> None:
     """Move a complete ``staging`` directory to ``destination``, replacing an older artifact."""
     if destination.exists():
-        retired = destination.with_name(f".{destination.name}.old")
-        shutil.rmtree(retired, ignore_errors=True)
-        destination.rename(retired)
+        old = retired(destination)
+        shutil.rmtree(old, ignore_errors=True)
+        destination.rename(old)
         staging.rename(destination)
-        shutil.rmtree(retired, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
     else:
         staging.rename(destination)

@@ -28,6 +28,7 @@ from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, sha256, signatur
 from edgerank.export.quantize import check_tolerances, quant_report, quantize_tflite
 from edgerank.export.reference import save_reference
 from edgerank.export.selfcheck import record_reference
+from edgerank.staging import remove_stale_staging, staging_prefix
 
 log = logging.getLogger(__name__)
 QUANT_REPORT = "quant_report.json"
@@ -77,7 +78,8 @@ def export_quantized(
     evaluator: Any = None,
 ) -> dict[str, Any]:
     """Quantize the published float model, check it, publish it atomically; returns the report."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    remove_stale_staging(destination)
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(destination), dir=destination.parent))
     try:
         float_path = float_dir / str(float_manifest.get("model_file", MODEL_FILE))
         quant_path = quantize_tflite(float_path, staging / MODEL_FILE, mode)

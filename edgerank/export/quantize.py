@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from edgerank.errors import ConfigError
+from edgerank.errors import ConfigError, did_you_mean
 from edgerank.export.evaluate import Evaluator
 from edgerank.export.parity import run_torch
 
@@ -37,10 +37,16 @@ MODES = {"int8": "dynamic_wi8_afp32", "int8_weight_only": "weight_only_wi8_afp32
 TOLERANCE_KEYS = ("max_abs_err", "min_overlap_at_k", "max_metric_drop", "max_size_ratio")
 
 
+def check_mode(mode: Any) -> str:
+    if mode not in MODES:
+        raise ConfigError("export.quantize", f"unknown mode {str(mode)!r}.{did_you_mean(str(mode), MODES)} "
+                          f"(choose from: {', '.join(MODES)}, or null)")
+    return str(mode)
+
+
 def quantize_tflite(float_path: str | Path, out_path: str | Path, mode: str) -> Path:
     """Write the ``mode`` quantization of ``float_path`` to ``out_path``."""
-    if mode not in MODES:
-        raise ConfigError("export.quantize", f"unknown mode '{mode}' (choose from: {', '.join(MODES)}, or null)")
+    check_mode(mode)
     from ai_edge_quantizer import quantizer, recipe
 
     q = quantizer.Quantizer(str(float_path))

@@ -21,6 +21,7 @@ class Ranker(nn.Module):
     """
 
     ranked_lists = {"ranked": "gains"}  # for the parity check
+    bounded_by_candidates = ("list_size",)  # options that cannot exceed a request's candidates
     tie_margin_output = "margin"  # PyTorch's smallest top-k margin per request (parity: near ties)
 
     def __init__(
@@ -33,6 +34,15 @@ class Ranker(nn.Module):
             raise ConfigError("alpha", f"alpha and beta must be >= 0 and not both 0, got {alpha}, {beta}")
         self.scorer = scorer
         self.list_size, self.alpha, self.beta, self.mask_input = list_size, float(alpha), float(beta), mask_input
+
+    def check_candidates(self, max_candidates: int) -> None:
+        """Fail before training when an option asks for more than a request's ``max_candidates``
+        (the search would run over padding, and unrolled graphs grow with the option)."""
+        for key in self.bounded_by_candidates:
+            value = getattr(self, key)
+            if value > max_candidates:
+                raise ConfigError(key, f"is {value}, but a request has at most {max_candidates} candidates "
+                                  "(data.max_candidates)")
 
     def valid(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         return inputs[self.mask_input].reshape(-1)

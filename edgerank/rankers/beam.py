@@ -19,6 +19,8 @@ class BeamSearchRanker(Ranker):
     candidate under each of the k beams' contexts.
     """
 
+    bounded_by_candidates = ("list_size", "beam_size")
+
     def __init__(
         self,
         scorer: ContextScorer,

@@ -11,7 +11,6 @@ Improvements over timm that users of a plugin ecosystem need:
 
 from __future__ import annotations
 
-import difflib
 import importlib.metadata as metadata
 import inspect
 from collections.abc import Callable, Mapping
@@ -19,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, TypeVar
 
-from edgerank.errors import ConfigError, PluginError
+from edgerank.errors import ConfigError, PluginError, did_you_mean
 
 ENTRY_POINT_GROUP = "edgerank.plugins"
 
@@ -129,8 +128,7 @@ class Registry:
         known = self.names(kind)
         if name in known:
             return self._plugins[kind][name]
-        close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.6)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        hint = did_you_mean(name, known)
         listing = ", ".join(known) if known else "(none registered)"
         raise PluginError(f"unknown {kind} plugin '{name}'.{hint} Known {kind} plugins: {listing}")
 

@@ -1,0 +1,188 @@
+"""The main job's guarantees: every user error exits 2 with a message naming the key, file or
+column, before any training; a run's files never disagree with each other."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import run_cli
+from edgerank.errors import ConfigError, DataError, ParityError
+from edgerank.pipeline import run
+
+PRODUCT = ["+experiment=product_topk", "data.num_users=500"]
+VIDEO = ["+experiment=video_rerank", "data.num_users=20", "data.sessions_per_user=1"]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8") -> Path:
+    with path.open("w", newline="", encoding=encoding) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def csv_overrides(path: Path, features: str = "[city]", label: str = "sku") -> list[str]:
+    return ["+experiment=product_topk", "data=csv", f"data.path={path}", f"data.label={label}", f"data.features={features}"]
+
+
+def expect_before_training(make_cfg, tmp_path, overrides, error, message):
+    """``run`` raises ``error`` matching ``message`` and leaves nothing behind: no checkpoint, no metrics."""
+    cfg = make_cfg(*overrides)
+    with pytest.raises(error, match=message):
+        run(cfg, tmp_path / "run")
+    assert not (tmp_path / "run" / "metrics.json").exists()
+    assert not (tmp_path / "run" / "artifact").exists()
+    assert not list(tmp_path.glob("checkpoints/*.ckpt")), "it trained before failing"
+
+
+# -- 7: Hydra's own composition errors --------------------------------------------------------
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model=dense_topkk", "edgerank: error: model: no config option 'dense_topkk'. Did you mean: dense_topk? Options: dense_topk, dnn"),
+        ("model.hiddn=[32]", "edgerank: error: model.hiddn: not a key of 'model'. Did you mean: hidden? Keys: dropout, hidden, name, top_k"),
+        ("+experiment=product_topkk", "edgerank: error: experiment: no config option 'product_topkk'. Did you mean: product_topk?"),
+        ("seeed=1", "edgerank: error: seeed: not a key of the config. Did you mean: seed?"),
+    ],
+)
+def test_hydra_composition_errors_exit_2_with_a_did_you_mean(tmp_path, override, message):
+    result = run_cli([override, f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and "HYDRA_FULL_ERROR" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+# -- 8, 9: config values ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["trainer.max_epochs=-1"], r"^trainer\.max_epochs: must be a positive integer, got -1 \(-1 would train until killed"),
+        (["trainer.max_epochs=0"], r"^trainer\.max_epochs: must be a positive integer, got 0 .*train=false ckpt_path="),
+        (["trainer.max_epochs=abc"], r"^trainer\.max_epochs: must be a positive integer, got 'abc'"),
+        (["+trainer.max_steps=0"], r"^trainer\.max_steps: must be a positive integer or -1 \(no limit\), got 0"),
+        (["optimizer.lr=-1"], r"^optimizer\.lr: must be a positive number, got -1"),
+        (["optimizer.lr=abc"], r"^optimizer\.lr: must be a positive number, got 'abc'"),
+        (["+optimizer.alpha=-0.5"], r"^optimizer: cannot be built: ValueError: Invalid alpha value: -0\.5"),
+        (["seed=abc"], r"^seed: must be an integer in 0\.\.4294967295, got 'abc'"),
+        (["export.parity_samples=0"], r"^export\.parity_samples: must be a positive integer, got 0"),
+        (["export.quantize=int4"], r"^export\.quantize: unknown mode 'int4'\. Did you mean: int8\? \(choose from: int8, int8_weight_only, or null\)"),
+        (["export.quantize=int8", "export.quantization.max_abs_err=null"], r"^export\.quantization\.max_abs_err: is required"),
+        (["export.tolerance=abc"], r"^export\.tolerance: must be a positive number, got 'abc'"),
+        (["export.enabled=maybe"], r"^export\.enabled: must be true or false, got 'maybe'"),
+    ],
+)
+def test_bad_values_exit_before_training(make_cfg, tmp_path, overrides, message):
+    expect_before_training(make_cfg, tmp_path, [*PRODUCT, *overrides], ConfigError, message)
+
+
+def test_ranker_options_are_checked_against_the_data_before_training(make_cfg, tmp_path):
+    expect_before_training(
+        make_cfg, tmp_path, [*VIDEO, "ranker=beam", "ranker.list_size=80"], ConfigError,
+        r"^ranker\.list_size: is 80, but a request has at most 50 candidates \(data\.max_candidates\)",
+    )
+    expect_before_training(
+        make_cfg, tmp_path, [*VIDEO, "ranker=beam", "ranker.beam_size=64"], ConfigError,
+        r"^ranker\.beam_size: is 64, but a request has at most 50 candidates",
+    )
+
+
+def test_a_checkpoint_of_another_model_or_a_corrupt_one_is_rejected_before_training(make_cfg, tmp_path):
+    run(make_cfg(*PRODUCT, "model.hidden=[8]", "trainer.max_epochs=1", "export.enabled=false"), tmp_path / "a")
+    (checkpoint,) = tmp_path.glob("checkpoints/*.ckpt")
+    other = tmp_path / "other.ckpt"
+    checkpoint.rename(other)
+    corrupt = tmp_path / "corrupt.ckpt"
+    corrupt.write_bytes(b"not a checkpoint at all")
+    for path, message in (
+        (other, r"^ckpt_path: .*other\.ckpt is a checkpoint of another model: .* has shape \[8, \d+\] there, \[64, \d+\] here"),
+        (corrupt, r"^ckpt_path: .*corrupt\.ckpt is not a readable Lightning checkpoint \(UnpicklingError"),
+    ):
+        for train in ("true", "false"):
+            expect_before_training(make_cfg, tmp_path, [*PRODUCT, f"ckpt_path={path}", f"train={train}"], ConfigError, message)
+
+
+def test_bad_config_exits_2_from_the_command_line(tmp_path):
+    result = run_cli([*PRODUCT, "trainer.max_epochs=-1", f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "edgerank: error: trainer.max_epochs: must be a positive integer, got -1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# -- 9, 11: CSV files ----------------------------------------------------------------------------
+def test_csv_traps_are_errors_naming_the_file_and_column(make_cfg, tmp_path):
+    rows = [[f"c{i % 5}", f"d{i % 3}", str(100 + i % 4)] for i in range(200)]
+    cases = [
+        (write_csv(tmp_path / "one.csv", ["city", "device", "sku"], [[c, d, "7"] for c, d, _ in rows]), {},
+         r"one\.csv: the label column 'sku' has a single value \('7'\); ranking needs at least 2 products"),
+        (write_csv(tmp_path / "latin.csv", ["city", "device", "sku"], [["Zürich", d, s] for _, d, s in rows], encoding="latin-1"), {},
+         r"latin\.csv: not UTF-8 text \(byte 0xfc at offset \d+, line 2\); save it as UTF-8"),
+        (write_csv(tmp_path / "dup.csv", ["city", "device", "city", "sku"], [[c, d, c, s] for c, d, s in rows]), {},
+         r"dup\.csv: column name 'city' appears 2 times in the header"),
+        (write_csv(tmp_path / "mixed.csv", ["city", "device", "sku"], [*rows, ["c1", "d1", "oops"]]), {},
+         r"mixed\.csv: the label column 'sku' mixes integer SKU ids with text \('oops', data row 201\)"),
+        (write_csv(tmp_path / "nan.csv", ["city", "device", "sku"], [*rows[:10], ["c1", "d1", "NaN"]]), {},
+         r"nan\.csv: column 'sku' has 1 missing/NaN values \(first at data row 11\)"),
+    ]
+    for path, _, message in cases:
+        expect_before_training(make_cfg, tmp_path, csv_overrides(path, "[city,device]"), DataError, message)
+
+
+def test_a_utf8_bom_does_not_hide_the_first_column(make_cfg, tmp_path):
+    rows = [[f"c{i % 5}", str(100 + i % 4)] for i in range(300)]
+    path = write_csv(tmp_path / "bom.csv", ["city", "sku"], rows, encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    metrics = run(make_cfg(*csv_overrides(path), "model.top_k=2", "trainer.max_epochs=1", "export.enabled=false"), tmp_path / "run")
+    assert metrics["test/top1"] > 0
+
+
+# -- 12: a run's files stay consistent ------------------------------------------------------------
+def test_a_rerun_that_dies_keeps_metrics_consistent_with_the_artifact_and_no_staging_left(make_cfg, tmp_path):
+    run_dir = tmp_path / "run"
+    first = run(make_cfg(*PRODUCT, "trainer.max_epochs=1"), run_dir)
+    manifest = json.loads((run_dir / "artifact" / "manifest.json").read_text())
+    assert json.loads((run_dir / "metrics.json").read_text()) == first == manifest["metrics"]
+    # a run killed while staging left this behind (its process is gone)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = run_dir / f".artifact.{dead.stdout.strip()}.x1y2z3"
+    stale.mkdir()
+    (stale / "model.tflite").write_bytes(b"half")
+    legacy = run_dir / ".artifact.k2j4h5"  # staging name of earlier versions, no process id
+    legacy.mkdir()
+    with pytest.raises(ParityError):  # the rerun trains with other settings, then dies in export
+        run(make_cfg(*PRODUCT, "trainer.max_epochs=2", "seed=1", "export.tolerance=1e-12"), run_dir)
+    assert json.loads((run_dir / "artifact" / "manifest.json").read_text())["sha256"] == manifest["sha256"]
+    assert json.loads((run_dir / "metrics.json").read_text()) == first  # still the published model's figures
+    assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_a_live_runs_staging_folder_is_left_alone(tmp_path):
+    from edgerank.staging import remove_stale_staging
+
+    live = tmp_path / f".artifact.{os.getpid()}.abc"
+    live.mkdir()
+    dead = tmp_path / ".artifact.999999999.abc"
+    dead.mkdir()
+    remove_stale_staging(tmp_path / "artifact")
+    assert live.exists() and not dead.exists()
+
+
+def test_the_checkpoint_check_needs_no_training(tmp_path):
+    """The check reads the file alone: a state dict of the right keys and shapes passes."""
+    from edgerank.job_checks import check_checkpoint
+
+    module = torch.nn.Linear(3, 2)
+    path = tmp_path / "ok.ckpt"
+    torch.save({"state_dict": module.state_dict()}, path)
+    check_checkpoint(str(path), module)
+    torch.save({"state_dict": torch.nn.Linear(4, 2).state_dict()}, path)
+    with pytest.raises(ConfigError, match=r"parameter 'weight' has shape \[2, 4\] there, \[2, 3\] here"):
+        check_checkpoint(str(path), module)
