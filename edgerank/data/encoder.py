@@ -90,12 +90,23 @@ def group_spec(column: str, spec: Mapping[str, Any] | None) -> FeatureGroup:
 
 
 class GroupOneHotEncoder:
-    """Concatenated one-hot blocks, one per feature group, each with an ``unknown`` slot."""
+    """Concatenated one-hot blocks, one per feature group, each with an ``unknown`` slot.
+
+    The value -> position lookups are built once, when the vocabularies are set (``fit``, or
+    ``from_dict`` when an app loads an artifact), not per encoded row: an app encodes one user
+    per request, and a block can have thousands of values.
+    """
 
     def __init__(self, groups: Sequence[FeatureGroup]) -> None:
         if not groups:
             raise ConfigError("features", "at least one feature column is needed")
         self.groups = list(groups)
+        self._index()
+
+    def _index(self) -> None:
+        """(Re)build each block's lookup and start offset from the current vocabularies."""
+        self._lookups = [{v: i for i, v in enumerate(g.vocabulary)} for g in self.groups]
+        self._offsets = self.offsets()
 
     @property
     def columns(self) -> list[str]:
@@ -122,6 +133,7 @@ class GroupOneHotEncoder:
                 group.vocabulary = [label for label in order if label in values]
             else:
                 group.vocabulary = sorted(values)  # type: ignore[arg-type]
+        self._index()
         return self
 
     def indices(self, columns: Mapping[str, Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
@@ -129,12 +141,11 @@ class GroupOneHotEncoder:
         n = len(columns[self.groups[0].column])
         hot = np.empty((n, len(self.groups)), dtype=np.int64)
         unknown = np.zeros((n, len(self.groups)), dtype=bool)
-        for j, (group, start) in enumerate(zip(self.groups, self.offsets())):
-            lookup = {v: i for i, v in enumerate(group.vocabulary)}
+        for j, (group, start, lookup) in enumerate(zip(self.groups, self._offsets, self._lookups)):
             for i, raw in enumerate(columns[group.column]):
                 slot = lookup.get(group.group_value(raw))  # type: ignore[arg-type]
                 if slot is None:
-                    slot, unknown[i, j] = len(group.vocabulary), True
+                    slot, unknown[i, j] = len(lookup), True
                 hot[i, j] = start + slot
         return hot, unknown
 

@@ -17,6 +17,7 @@ Fixed shapes (one ``.tflite`` signature per size): ``M`` candidates and ``L`` wa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ class InputDef:
     dims: tuple[str, ...]
     group: str  # feature group, or "mask"
     transform: str  # how the raw value becomes the input (for the app)
+    bounds: tuple[float, float] = (-math.inf, math.inf)  # the encoded values a model may see (finite always)
 
     def shape(self, batch: int, m: int, seq_len: int) -> list[int]:
         sizes = {"B": batch, "M": m, "L": seq_len, "T": len(TASKS)}
@@ -45,23 +47,25 @@ class InputDef:
 
 
 INPUTS = (
-    InputDef("cand_mask", "float32", ("B", "M"), "mask", "1 for a real candidate, 0 for padding"),
-    InputDef("cand_pxtr", "float32", ("B", "M", "T"), "pxtr", "server probability per task (has_next, effective_view, like)"),
-    InputDef("cand_id", "int32", ("B", "M"), "static", "video id (0..num_videos-1)"),
-    InputDef("cand_cat", "int32", ("B", "M"), "static", "category id (0..num_categories-1)"),
-    InputDef("cand_duration", "float32", ("B", "M"), "static", "log1p(duration seconds)"),
+    InputDef("cand_mask", "float32", ("B", "M"), "mask", "1 for a real candidate, 0 for padding", (0.0, 1.0)),
+    InputDef("cand_pxtr", "float32", ("B", "M", "T"), "pxtr", "server probability per task (has_next, effective_view, like)", (0.0, 1.0)),
+    InputDef("cand_id", "int32", ("B", "M"), "static", "video id (0..num_videos-1)", (0.0, math.inf)),
+    InputDef("cand_cat", "int32", ("B", "M"), "static", "category id (0..num_categories-1)", (0.0, math.inf)),
+    InputDef("cand_duration", "float32", ("B", "M"), "static", "log1p(duration seconds)", (0.0, math.inf)),
     InputDef("network_speed", "float32", ("B", "M"), "csf", "log(network speed Mbit/s), same for every candidate"),
-    InputDef("preload_time", "float32", ("B", "M"), "csf", "log1p(estimated preload seconds of the candidate)"),
-    InputDef("seq_mask", "float32", ("B", "L"), "mask", "1 for a real watched item, 0 for padding"),
-    InputDef("seq_id", "int32", ("B", "L"), "rts", "watched video id, oldest first"),
-    InputDef("seq_cat", "int32", ("B", "L"), "rts", "watched category id"),
-    InputDef("seq_duration", "float32", ("B", "L"), "rts", "log1p(watched duration seconds)"),
-    InputDef("seq_feedback", "float32", ("B", "L", "T"), "rts", "feedback on the watched item: has_next, effective_view, like (0/1)"),
-    InputDef("seq_pxtr", "float32", ("B", "L", "T"), "fe", "server pXTR the watched item had (the graph takes cand_pxtr minus it)"),
-    InputDef("seq_time_gap", "float32", ("B", "L"), "fe", "log1p(seconds between the watched exposure and this request)"),
-    InputDef("seq_pos_gap", "float32", ("B", "L"), "fe", "log1p(exposures between the watched item and this request)"),
+    InputDef("preload_time", "float32", ("B", "M"), "csf", "log1p(estimated preload seconds of the candidate)", (0.0, math.inf)),
+    InputDef("seq_mask", "float32", ("B", "L"), "mask", "1 for a real watched item, 0 for padding", (0.0, 1.0)),
+    InputDef("seq_id", "int32", ("B", "L"), "rts", "watched video id, oldest first", (0.0, math.inf)),
+    InputDef("seq_cat", "int32", ("B", "L"), "rts", "watched category id", (0.0, math.inf)),
+    InputDef("seq_duration", "float32", ("B", "L"), "rts", "log1p(watched duration seconds)", (0.0, math.inf)),
+    InputDef("seq_feedback", "float32", ("B", "L", "T"), "rts", "feedback on the watched item: has_next, effective_view, like (0/1)", (0.0, 1.0)),
+    InputDef("seq_pxtr", "float32", ("B", "L", "T"), "fe", "server pXTR the watched item had (the graph takes cand_pxtr minus it)", (0.0, 1.0)),
+    InputDef("seq_time_gap", "float32", ("B", "L"), "fe", "log1p(seconds between the watched exposure and this request)", (0.0, math.inf)),
+    InputDef("seq_pos_gap", "float32", ("B", "L"), "fe", "log1p(exposures between the watched item and this request)", (0.0, math.inf)),
 )
 BY_NAME = {d.name: d for d in INPUTS}
+# bounds: probabilities, masks and 0/1 feedback in [0, 1]; ids, log1p of seconds and counts >= 0;
+# log(network speed) any finite number. The app runtime refuses to run a model on anything else.
 
 
 def check_groups(features: Mapping[str, Any] | None) -> dict[str, bool]:

@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from edgerank.monitor.events import Event, EventLog
 from edgerank.runtime.artifact import VerifiedArtifact, open_artifact
+from edgerank.runtime.input_check import check_scores
 from edgerank.runtime.sources import ModelHandle, ModelSource
 
 M = TypeVar("M")
@@ -99,6 +100,7 @@ class GuardedRuntime(Generic[M]):
         try:
             handle = self.source.resolve(user_id)
             result = infer(self.model(handle), handle)
+            check_scores(result.scores)  # never a NaN score, whatever the model computed
         except Exception as exc:  # noqa: BLE001 - the documented contract: never raise into the app
             error = f"{type(exc).__name__}: {exc}"
             try:

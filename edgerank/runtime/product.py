@@ -23,6 +23,7 @@ from edgerank.data.encoder import GroupOneHotEncoder
 from edgerank.monitor.events import EventLog
 from edgerank.runtime.artifact import ArtifactError, InputError, VerifiedArtifact, read_manifest, require
 from edgerank.runtime.guard import GuardedRuntime, Ranking
+from edgerank.runtime.input_check import check_scores
 from edgerank.runtime.sources import ModelHandle, ModelSource
 
 FEATURES, ELIGIBLE, SCORES, SKU_IDS = "features", "eligible", "scores", "sku_ids"
@@ -77,6 +78,7 @@ class ProductModel:
         features, unknown = self.encode(attributes)
         out = self.runner(**{FEATURES: features, ELIGIBLE: self.mask(eligible)})
         scores, skus = np.asarray(out[SCORES])[0], np.asarray(out[SKU_IDS])[0]
+        check_scores(scores.tolist())  # before the filter below, which a NaN would silently pass as "no product"
         keep = scores >= 0.0  # ranks with no eligible product left carry the score -1
         return [int(s) for s in skus[keep]], [float(s) for s in scores[keep]], unknown
 

@@ -71,6 +71,7 @@ from edgerank.monitor.events import EventLog
 from edgerank.runtime.artifact import ArtifactError, InputError, TensorSpec, VerifiedArtifact, require
 from edgerank.rankers.loop import SIGNATURES as ADAPTIVE_SIGNATURES, drive
 from edgerank.runtime.guard import GuardedRuntime, Ranking
+from edgerank.runtime.input_check import check_inputs
 from edgerank.runtime.sources import ModelHandle, ModelSource
 
 SCENARIO = "short_video_rerank"
@@ -394,7 +395,9 @@ class VideoModel:
     def rank(self, snapshot: RequestSnapshot) -> tuple[list[int], list[float], int, int, dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Video ids (model head, then the unplaced candidates in server order), head scores,
         head length, candidate scorings, model inputs and raw outputs."""
-        inputs = self.encode(snapshot)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # such values are refused next
+            inputs = self.encode(snapshot)
+        check_inputs(inputs, BY_NAME)
         outputs, slots, scores, evaluations = self.infer(inputs)
         m = len(snapshot.video_ids)
         keep = (slots >= 0) & (slots < m)  # -1: no candidate left for that position
@@ -449,6 +452,8 @@ class VideoRuntime(GuardedRuntime[VideoModel]):
             session = self.session()
         if isinstance(event, Mapping) and event.get("type") == "request":
             return self.rank(session, event)
+        if not isinstance(session, VideoSession):  # nothing to update, nowhere to note it
+            return None
         try:
             session.apply(event)
         except Exception as exc:  # noqa: BLE001 - a bad event must not crash the feed
@@ -461,6 +466,8 @@ class VideoRuntime(GuardedRuntime[VideoModel]):
         snapshot: RequestSnapshot | None = None
         problem: Exception | None = None
         try:
+            if not isinstance(session, VideoSession):
+                raise InputError(f"session must be a VideoSession (runtime.session()), got {type(session).__name__}")
             snapshot = session.request(request)
         except Exception as exc:  # noqa: BLE001 - reported through _serve as this request's failure
             problem = exc
@@ -487,4 +494,4 @@ class VideoRuntime(GuardedRuntime[VideoModel]):
             return VideoRanking(items, None, None, "fallback", "", "", "", 0.0, error=error, unknown=list(unknown),
                                 fields=looked)
 
-        return self._serve(session.user_id, infer, fallback)  # type: ignore[return-value]
+        return self._serve(getattr(session, "user_id", None), infer, fallback)  # type: ignore[return-value]
