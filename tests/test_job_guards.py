@@ -147,7 +147,9 @@ def test_a_utf8_bom_does_not_hide_the_first_column(make_cfg, tmp_path):
 # -- 12: a run's files stay consistent ------------------------------------------------------------
 def test_a_rerun_that_dies_keeps_metrics_consistent_with_the_artifact_and_no_staging_left(make_cfg, tmp_path):
     run_dir = tmp_path / "run"
-    first = run(make_cfg(*PRODUCT, "trainer.max_epochs=1"), run_dir)
+    any_int8 = ["export.quantize=int8", "export.quantization.max_abs_err=1", "export.quantization.min_overlap_at_k=0",
+                "export.quantization.max_metric_drop=1", "export.quantization.max_size_ratio=1"]
+    first = run(make_cfg(*PRODUCT, "trainer.max_epochs=1", *any_int8), run_dir)
     manifest = json.loads((run_dir / "artifact" / "manifest.json").read_text())
     assert json.loads((run_dir / "metrics.json").read_text()) == first == manifest["metrics"]
     # a run killed while staging left this behind (its process is gone)
@@ -161,7 +163,13 @@ def test_a_rerun_that_dies_keeps_metrics_consistent_with_the_artifact_and_no_sta
         run(make_cfg(*PRODUCT, "trainer.max_epochs=2", "seed=1", "export.tolerance=1e-12"), run_dir)
     assert json.loads((run_dir / "artifact" / "manifest.json").read_text())["sha256"] == manifest["sha256"]
     assert json.loads((run_dir / "metrics.json").read_text()) == first  # still the published model's figures
+    assert (run_dir / "artifact_int8").is_dir()  # still the quantization of that model
     assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".")]
+    # a rerun that publishes another float model without int8 takes the old int8 artifact away
+    second = run(make_cfg(*PRODUCT, "trainer.max_epochs=2", "seed=1"), run_dir)
+    assert json.loads((run_dir / "metrics.json").read_text()) == second != first
+    assert json.loads((run_dir / "artifact" / "manifest.json").read_text())["metrics"] == second
+    assert not (run_dir / "artifact_int8").exists()
 
 
 def test_a_live_runs_staging_folder_is_left_alone(tmp_path):

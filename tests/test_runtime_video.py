@@ -80,7 +80,7 @@ def test_runtime_from_raw_events_equals_offline_encoding_and_pytorch(run):
 
 def _candidates(ids, category=1):
     return [{"video_id": v, "category": category, "duration": 20.0 + v, "preload": 0.5,
-             "pxtr": [0.9, 0.4 + 0.01 * v, 0.1]} for v in ids]
+             "pxtr": [0.9, min(0.4 + 0.01 * v, 0.99), 0.1]} for v in ids]  # probabilities
 
 
 def test_session_window_feedback_and_gaps(run):

@@ -46,6 +46,7 @@ def after_export(
     """Run the configured extra steps; returns lines for the run's summary table."""
     run_dir = Path(run_dir)
     lines: dict[str, float] = {}
+    drop_stale_quantized(run_dir, artifact_dir, str(manifest["sha256"]))
     if export_cfg.get("save_reference", True):
         try:
             save_reference(graph, samples, run_dir)
@@ -64,6 +65,22 @@ def after_export(
         for name, delta in (report["metric_deltas"] or {}).items():
             lines[f"{mode}/delta_{name}"] = delta
     return lines
+
+
+def drop_stale_quantized(run_dir: Path, artifact_dir: str, float_sha256: str) -> list[Path]:
+    """Remove quantized artifacts of an earlier float model (a rerun into the same directory
+    published a new one): ``artifact_<mode>/`` must always be a quantization of ``artifact/``."""
+    dropped = []
+    for folder in sorted(run_dir.glob(f"{artifact_dir}_*")):
+        try:
+            source = json.loads((folder / MANIFEST_FILE).read_text())["quantization"]["float_sha256"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a quantized artifact of ours
+        if source != float_sha256:
+            shutil.rmtree(folder, ignore_errors=True)
+            dropped.append(folder)
+            log.info("removed %s: it quantized an earlier %s/", folder, artifact_dir)
+    return dropped
 
 
 def export_quantized(
