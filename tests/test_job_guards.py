@@ -78,6 +78,9 @@ def test_hydra_composition_errors_exit_2_with_a_did_you_mean(tmp_path, override,
         (["export.quantize=int8", "export.quantization.max_abs_err=null"], r"^export\.quantization\.max_abs_err: is required"),
         (["export.tolerance=abc"], r"^export\.tolerance: must be a positive number, got 'abc'"),
         (["export.enabled=maybe"], r"^export\.enabled: must be true or false, got 'maybe'"),
+        (["data.num_users=abc"], r"^data\.num_users: must be an integer, got 'abc'"),  # a plugin's own hints
+        (["data.test_fraction=abc"], r"^data\.test_fraction: must be a number, got 'abc'"),
+        (["model.top_k=2.5"], r"^model\.top_k: must be an integer, got 2\.5"),
     ],
 )
 def test_bad_values_exit_before_training(make_cfg, tmp_path, overrides, message):
@@ -92,6 +95,10 @@ def test_ranker_options_are_checked_against_the_data_before_training(make_cfg, t
     expect_before_training(
         make_cfg, tmp_path, [*VIDEO, "ranker=beam", "ranker.beam_size=64"], ConfigError,
         r"^ranker\.beam_size: is 64, but a request has at most 50 candidates",
+    )
+    expect_before_training(
+        make_cfg, tmp_path, [*VIDEO, "ranker=adaptive_beam", "ranker.threshold=high"], ConfigError,
+        r"^ranker\.threshold: must be a number, got 'high'",
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, TypeVar
 
 from edgerank.errors import ConfigError, PluginError, did_you_mean
+from edgerank.registry.option_types import check_option_types
 
 ENTRY_POINT_GROUP = "edgerank.plugins"
 
@@ -152,6 +153,7 @@ class Registry:
                     f"not an option of {kind} plugin '{plugin.name}' "
                     f"(options: {', '.join(sorted(accepted - set(context)))})",
                 )
+        check_option_types(kind, plugin.factory, options)
         try:
             return plugin.factory(**options, **context)
         except ConfigError as exc:
