@@ -169,25 +169,34 @@ def _product_runtime(artifact):
     return ProductRuntime(FixedArtifact(artifact), fallback_skus=[1, 2, 3])
 
 
-def candidate():
-    good = st.fixed_dictionaries({"video_id": st.integers(0, 40), "category": st.integers(0, 5),
-                                  "duration": st.floats(0, 600), "preload": st.floats(0, 10),
-                                  "pxtr": st.lists(st.floats(0, 1), min_size=3, max_size=3)})
-    field = st.sampled_from(["video_id", "category", "duration", "preload", "pxtr"])
-    broken = st.tuples(good, field, raw_values()).map(lambda t: {**t[0], t[1]: t[2]})
-    return st.one_of(good, broken, raw_values())
+GOOD_CANDIDATE = st.fixed_dictionaries({"video_id": st.integers(0, 40), "category": st.integers(0, 5),
+                                        "duration": st.floats(0, 600), "preload": st.floats(0, 10),
+                                        "pxtr": st.lists(st.floats(0, 1), min_size=3, max_size=3)})
+FIELDS = st.sampled_from(["video_id", "category", "duration", "preload", "pxtr"])
+
+
+@st.composite
+def candidate_lists(draw):
+    """Well-formed candidates with at most one field of one candidate replaced by anything, so
+    about half the requests reach the model and the rest probe one bad value each."""
+    cands = draw(st.lists(GOOD_CANDIDATE, min_size=1, max_size=6))
+    if draw(st.booleans()):
+        i = draw(st.integers(0, len(cands) - 1))
+        cands[i] = {**cands[i], draw(FIELDS): draw(st.one_of(numbers(), raw_values()))}
+    return cands
 
 
 def events():
-    ts = st.one_of(st.floats(-1e3, 1e6), numbers())
     video_id = st.one_of(st.integers(0, 40), raw_values())
     return st.one_of(
-        st.fixed_dictionaries({"type": st.just("request"), "ts": ts, "candidates": st.one_of(st.lists(candidate(), max_size=6), raw_values())},
-                              optional={"network_speed": st.one_of(st.floats(0.1, 100), numbers())}),
-        st.fixed_dictionaries({"type": st.sampled_from(["exposure", "play", "like", "skip"]), "ts": ts, "video_id": video_id},
+        st.fixed_dictionaries({"type": st.just("request"), "ts": st.floats(0, 1e5), "candidates": candidate_lists()}),
+        st.fixed_dictionaries({"type": st.just("request")}, optional={"ts": numbers(), "candidates": raw_values(),
+                                                                      "network_speed": st.one_of(numbers(), raw_values())}),
+        st.fixed_dictionaries({"type": st.sampled_from(["exposure", "play", "like", "skip"]), "ts": st.floats(0, 1e5),
+                               "video_id": video_id},
                               optional={"watched_seconds": numbers(), "effective_view": raw_values(), "category": raw_values(),
                                         "duration": numbers(), "pxtr": st.one_of(raw_values(), st.lists(numbers(), min_size=3, max_size=3))}),
-        st.fixed_dictionaries({"type": st.just("network"), "ts": ts, "mbps": st.one_of(st.floats(0.1, 100), numbers(), raw_values())}),
+        st.fixed_dictionaries({"type": st.just("network"), "ts": numbers(), "mbps": st.one_of(st.floats(0.1, 100), numbers(), raw_values())}),
         raw_values(),
     )
 
@@ -202,6 +211,8 @@ def test_video_runtime_never_raises_and_never_serves_a_non_finite_score(video, s
         result = runtime.observe(session, event)
         if isinstance(event, dict) and event.get("type") == "request":
             assert_served_or_fell_back(result)
+            if result.ok:  # the model ran on finite inputs only
+                assert all(np.all(np.isfinite(v)) for v in result.inputs.values())
         else:
             assert result is None
 
