@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -74,6 +76,10 @@ def job(cfg: DictConfig) -> float | None:
     """
     from edgerank.pipeline import run  # after Hydra parsed the command line: keeps --help fast
 
+    # a terminated run removes its staging folders too; a launcher's own handler (submitit) is kept
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):  # print once, via Hydra's handlers
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
@@ -90,3 +96,9 @@ def job(cfg: DictConfig) -> float | None:
     if metric and metric not in metrics:
         log.warning("optimized_metric '%s' is not among the metrics %s", metric, sorted(metrics))
     return metrics.get(metric) if metric else None
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (``kill``, a scheduler's time limit) as ``SystemExit``: ``finally`` blocks run, so an
+    export interrupted half-way removes what it staged instead of leaving it behind."""
+    raise SystemExit(128 + signum)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -177,6 +179,25 @@ def test_a_rerun_that_dies_keeps_metrics_consistent_with_the_artifact_and_no_sta
     assert json.loads((run_dir / "metrics.json").read_text()) == second != first
     assert json.loads((run_dir / "artifact" / "manifest.json").read_text())["metrics"] == second
     assert not (run_dir / "artifact_int8").exists()
+
+
+def test_a_run_terminated_during_export_removes_its_staging_folder(tmp_path):
+    run_dir = tmp_path / "run"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    args = [*PRODUCT, "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "~callbacks.progress_bar", f"hydra.run.dir={run_dir}"]
+    process = subprocess.Popen([sys.executable, "-m", "edgerank", *args], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not (run_dir.is_dir() and any(p.name.startswith(".artifact.") for p in run_dir.iterdir())):
+            assert process.poll() is None and time.monotonic() < deadline, "the run never staged an artifact"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=120) == 128 + signal.SIGTERM
+    finally:
+        process.kill()
+    assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".artifact")]
+    assert not (run_dir / "artifact").exists() and not (run_dir / "metrics.json").exists()
 
 
 def test_a_live_runs_staging_folder_is_left_alone(tmp_path):
