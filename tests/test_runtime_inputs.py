@@ -116,10 +116,11 @@ def test_observe_without_a_session_never_raises(video):
     runtime = VideoRuntime(FixedArtifact(video.artifact))
     assert runtime.observe(None, {"type": "network", "ts": 0.0, "mbps": 3.0}) is None
     assert runtime.observe(None, {"type": "exposure", "ts": 1.0, "video_id": 3}) is None
-    ranking = runtime.observe(None, request(candidates([3, 2, 1])))
-    assert ranking.source == "fallback" and ranking.items == [3, 2, 1]
-    assert "session must be a VideoSession (runtime.session()), got NoneType" in ranking.error
-    assert runtime.rank("not a session", request(candidates([5]))).items == [5]
+    ranking = runtime.observe(None, request(candidates([3, 2, 1])))  # served as in a new anonymous session
+    assert ranking.ok and sorted(ranking.items) == [1, 2, 3]
+    ranking = runtime.rank("not a session", request(candidates([5, 6])))
+    assert ranking.source == "fallback" and ranking.items == [5, 6]
+    assert "session must be a VideoSession (runtime.session()), got str" in ranking.error
 
 
 # -- 18: lookups built once per artifact, not per request ------------------------------------------

@@ -19,9 +19,12 @@ def check_export_options(export: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(export)
     out["enabled"] = boolean("export.enabled", out.get("enabled", True))
     out["save_reference"] = boolean("export.save_reference", out.get("save_reference", True))
-    for key in ("name", "version"):
-        if not isinstance(out.get(key), (str, int)) or isinstance(out.get(key), bool) or not str(out[key]).strip():
-            raise ConfigError(f"export.{key}", f"must be a non-empty string, got {out.get(key)!r}")
+    for key, optional in (("name", False), ("version", True)):  # a null version is derived at export
+        value = out.get(key)
+        if value is None and optional:
+            continue
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+            raise ConfigError(f"export.{key}", f"must be a non-empty string{' or null' if optional else ''}, got {value!r}")
     out["tolerance"] = positive_number("export.tolerance", out.get("tolerance"))
     out["parity_samples"] = positive_int("export.parity_samples", out.get("parity_samples"))
     mode = out.get("quantize")

@@ -452,8 +452,6 @@ class VideoRuntime(GuardedRuntime[VideoModel]):
             session = self.session()
         if isinstance(event, Mapping) and event.get("type") == "request":
             return self.rank(session, event)
-        if not isinstance(session, VideoSession):  # nothing to update, nowhere to note it
-            return None
         try:
             session.apply(event)
         except Exception as exc:  # noqa: BLE001 - a bad event must not crash the feed
