@@ -158,9 +158,10 @@ def test_a_rerun_that_dies_keeps_metrics_consistent_with_the_artifact_and_no_sta
     run_dir = tmp_path / "run"
     any_int8 = ["export.quantize=int8", "export.quantization.max_abs_err=1", "export.quantization.min_overlap_at_k=0",
                 "export.quantization.max_metric_drop=1", "export.quantization.max_size_ratio=1"]
-    first = run(make_cfg(*PRODUCT, "trainer.max_epochs=1", *any_int8), run_dir)
+    run(make_cfg(*PRODUCT, "trainer.max_epochs=1", *any_int8), run_dir)
     manifest = json.loads((run_dir / "artifact" / "manifest.json").read_text())
-    assert json.loads((run_dir / "metrics.json").read_text()) == first == manifest["metrics"]
+    first = json.loads((run_dir / "metrics.json").read_text())
+    assert manifest["metrics"].items() <= first.items()  # the figures of the model in artifact/
     # a run killed while staging left this behind (its process is gone)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = run_dir / f".artifact.{dead.stdout.strip()}.x1y2z3"
@@ -175,9 +176,10 @@ def test_a_rerun_that_dies_keeps_metrics_consistent_with_the_artifact_and_no_sta
     assert (run_dir / "artifact_int8").is_dir()  # still the quantization of that model
     assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".")]
     # a rerun that publishes another float model without int8 takes the old int8 artifact away
-    second = run(make_cfg(*PRODUCT, "trainer.max_epochs=2", "seed=1"), run_dir)
-    assert json.loads((run_dir / "metrics.json").read_text()) == second != first
-    assert json.loads((run_dir / "artifact" / "manifest.json").read_text())["metrics"] == second
+    run(make_cfg(*PRODUCT, "trainer.max_epochs=2", "seed=1"), run_dir)
+    second = json.loads((run_dir / "metrics.json").read_text())
+    assert second["test/top1"] != first["test/top1"] or second["test/top5"] != first["test/top5"]
+    assert json.loads((run_dir / "artifact" / "manifest.json").read_text())["metrics"].items() <= second.items()
     assert not (run_dir / "artifact_int8").exists()
 
 
