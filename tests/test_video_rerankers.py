@@ -94,6 +94,9 @@ def test_adaptive_beam_reranker_end_to_end(make_cfg, tmp_path):
         assert 0.0 < metrics[key] <= 5 * 2.0  # at most list_size * (alpha + beta)
     assert metrics["rerank/pxtr_true_list_reward"] > metrics["rerank/random_true_list_reward"]
     assert 0 < metrics["rerank/evals_per_request"] <= 30 * (1 + 4 * 4)
+    for key in ("ndcg@5", "ndcg@10", "map@10"):  # logged-label list metrics, ranker and server order
+        assert 0.0 < metrics[f"rerank/{key}"] <= 1.0 and 0.0 < metrics[f"rerank/server_{key}"] <= 1.0
+    assert json.loads((tmp_path / "metrics.json").read_text())["rerank/ndcg@10"] == metrics["rerank/ndcg@10"]
     manifest = json.loads((tmp_path / "artifact" / "manifest.json").read_text())
     assert manifest["parity"]["passed"] and manifest["parity"]["lists_identical"] >= 0.99
     assert set(manifest["signatures"]) == {"prepare", "step", "finish"}

@@ -196,6 +196,7 @@ class VideoSyntheticData(SplitDataModule):
                 inputs={k: test[k][index : index + 1] for k in self.spec.input_names},
                 true_list_reward=lambda slots, alpha, beta, truth=truth: truth(slots, alpha, beta),
                 server_order=np.arange(len(request.cand_id)),  # candidates are kept in server order
+                labels=np.asarray(request.labels),  # the simulator labels every candidate
             )
 
 
