@@ -95,6 +95,8 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
     if ranker is not None:
         from edgerank.training.rerank_eval import evaluate_ranker
 
+        ranker.fit(datamodule.train_dataloader(), datamodule.spec.input_names)  # a ranker's own parameters
+
         metrics.update(evaluate_ranker(ranker.eval(), datamodule.ranking_requests(), seed=int(cfg.seed)))
 
     if export_cfg["enabled"]:

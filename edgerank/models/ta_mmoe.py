@@ -15,7 +15,7 @@ from torch import nn
 from edgerank.data.video import VideoSpec
 from edgerank.data.video_features import TASKS
 from edgerank.models.layers import dropout_rate, mlp, positive, positive_list
-from edgerank.models.video_blocks import TargetAttention, TaskHeads, VideoEncoder, VideoRerankNet
+from edgerank.models.video_blocks import TaskHeads, VideoEncoder, VideoRerankNet, personalised_candidates, watched_attention
 from edgerank.registry import register_model
 
 
@@ -57,22 +57,14 @@ class TargetAttentionMMoE(VideoRerankNet):
         dropout = dropout_rate(dropout)
         self.encoder = VideoEncoder(spec, embed_dim)
         enc = self.encoder
-        self.attention = (
-            TargetAttention(enc.cand_dim, enc.seq_dim, enc.pair_dim, attention_hidden, attention_dim)
-            if enc.has_sequence
-            else None
-        )
+        self.attention = watched_attention(enc, attention_hidden, attention_dim)
         in_dim = enc.cand_dim + (attention_dim if enc.has_sequence else 0)
         self.mmoe = MMoE(in_dim, num_experts, positive_list("expert_hidden", expert_hidden), expert_dim, dropout)
         self.heads = TaskHeads(expert_dim, positive_list("tower_hidden", tower_hidden), dropout)
 
     def features(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
         """Candidate vectors with their target attention over the watched sequence: ``[B, M, D]``."""
-        cand = self.encoder.candidates(x)
-        if self.attention is not None:
-            keys = self.encoder.sequence(x)
-            cand = torch.cat([cand, self.attention(cand, keys, x["seq_mask"], self.encoder.pairs(x))], dim=-1)
-        return cand
+        return personalised_candidates(self.encoder, self.attention, x)
 
     def forward(self, **x: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.heads(self.mmoe(self.features(x)))

@@ -123,6 +123,22 @@ class TargetAttention(nn.Module):
         return (weights * values).sum(dim=2)
 
 
+def watched_attention(encoder: VideoEncoder, hidden: int, out_dim: int) -> TargetAttention | None:
+    """The target attention of each candidate over the watched sequence (None without one)."""
+    if not encoder.has_sequence:
+        return None
+    return TargetAttention(encoder.cand_dim, encoder.seq_dim, encoder.pair_dim, hidden, out_dim)
+
+
+def personalised_candidates(encoder: VideoEncoder, attention: TargetAttention | None, x: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Candidate vectors with their target attention over the watched sequence: ``[B, M, D]``
+    (``D = encoder.cand_dim + attention out_dim``, or ``cand_dim`` alone without a sequence)."""
+    cand = encoder.candidates(x)
+    if attention is None:
+        return cand
+    return torch.cat([cand, attention(cand, encoder.sequence(x), x["seq_mask"], encoder.pairs(x))], dim=-1)
+
+
 class GRUCell(nn.Module):
     """A GRU cell unrolled over a fixed length, written with ``nn.Linear`` (converts cleanly).
 
@@ -145,15 +161,18 @@ class GRUCell(nn.Module):
         h = xs.new_zeros((xs.shape[0], self.hidden))
         states = []
         for t in range(xs.shape[1]):
-            xr, xz, xn = torch.split(gates_x[:, t], self.hidden, dim=-1)
-            hr, hz, hn = torch.split(self.h_gates(h), self.hidden, dim=-1)
-            r = torch.sigmoid(xr + hr)
-            z = torch.sigmoid(xz + hz)
-            n = torch.tanh(xn + r * hn)
-            step = mask[:, t : t + 1]
-            h = h + step * (1.0 - z) * (n - h)  # = step * ((1-z) n + z h) + (1 - step) h
+            h = h + mask[:, t : t + 1] * self.update(gates_x[:, t], h)  # a masked step keeps h
             states.append(h)
         return torch.stack(states, dim=1)
+
+    def update(self, gates_x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """One step's change of the state, ``h' - h = (1 - z) (n - h)``, from ``x_gates(x)``."""
+        xr, xz, xn = torch.split(gates_x, self.hidden, dim=-1)
+        hr, hz, hn = torch.split(self.h_gates(h), self.hidden, dim=-1)
+        r = torch.sigmoid(xr + hr)
+        z = torch.sigmoid(xz + hz)
+        n = torch.tanh(xn + r * hn)
+        return (1.0 - z) * (n - h)
 
 
 class TaskHeads(nn.Module):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 import torch
 from torch import nn
@@ -71,6 +73,10 @@ class Ranker(nn.Module):
 
     def evaluations(self, num_valid: int) -> int:
         raise NotImplementedError
+
+    def fit(self, batches: Iterable[dict[str, torch.Tensor]], input_names: Sequence[str]) -> None:
+        """Learn the ranker's own parameters, if it has any, once the model is trained: on the
+        training batches (model inputs named ``input_names``, ``labels``); the model stays frozen."""
 
     @torch.no_grad()
     def rank(self, inputs: dict[str, torch.Tensor]) -> Ranking:
