@@ -83,7 +83,7 @@ VIDEO_TINY = [
     [
         ("video_models", ["model=dnn,ta_mmoe", "seed=0"], "model"),
         ("video_ablation", ["ablation=all,no_rts", "seed=0"], "ablation"),
-        ("video_rankers", ["ranker=greedy,adaptive_beam", "ranker.list_size=4", "data.rank_eval_requests=10", "data.truth_rollouts=2"], "ranker"),
+        ("video_rankers", ["arm=greedy,prm", "ranker.list_size=4", "data.rank_eval_requests=10", "data.truth_rollouts=2"], "arm"),
     ],
 )
 def test_video_study_commands_on_a_tiny_setting(tmp_path, study, sweep, factor):

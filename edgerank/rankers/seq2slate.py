@@ -10,16 +10,18 @@ training requests and their logged labels:
 - decoder: a GRU cell fed the encoding of the item placed last (a learned "go" vector first);
   at each position a pointer ``v . tanh(W_e e_j + W_d h)`` scores every candidate not yet placed,
   and the list takes the best one (greedy decoding, ``list_size`` positions, static loop);
-- training: Seq2Slate's supervised loss with teacher forcing: at each position the ideal order
-  so far (candidates by logged gain ``alpha * effective_view + beta * like``, ties in server
-  order) is fed to the decoder, and the pointer's softmax over the remaining candidates is pulled
-  towards their gains (cross-entropy against the normalised gains of those remaining).
+- training: Seq2Slate's supervised loss: at each position the pointer's softmax over the
+  candidates not yet placed is pulled towards their logged gains ``alpha * effective_view +
+  beta * like`` (cross-entropy against the normalised gains of those remaining). The decoder is
+  fed its own greedy choices, as when it decodes; teacher forcing along the ideal order (by gain)
+  left it decoding partial lists it never saw in training, and it drifted (NDCG@10 0.65 against
+  0.73 for its own choices on the default data, the further the longer it trained).
 
 The model stays frozen while the pointer learns: the decoder replaces the ListReward search, so a
 comparison with beam search over the same model is about the decoding, not the model. The
 pointer's parameters are fitted at every run (a checkpoint holds the model's alone); its
-``gains`` output is the pointer score of each placed item (the parity check compares it), not a
-ListReward.
+``gains`` output is the pointer's probability of each placed item (the parity check compares
+it), not a ListReward gain.
 """
 
 from __future__ import annotations
@@ -111,13 +113,15 @@ class Seq2SlateRanker(Ranker):
         items, scores, margins = [], [], []
         for _ in range(self.list_size):
             state, logits = self.decoder.point(keys, state, last, (placed > 0.5) | (valid < 0.5))
-            ranked, best = torch.topk(logits, min(2, logits.shape[1]), dim=1)
+            top, best = torch.topk(logits, min(2, logits.shape[1]), dim=1)
             chosen = (slots.unsqueeze(0) == best[:, :1]).to(valid.dtype)  # one-hot without F.one_hot
             placed = placed + chosen
             last = (chosen.unsqueeze(-1) * encoded).sum(1)
+            # scores in [0, 1] (the pointer's probability), so the parity tolerance means what it says
+            probability = torch.where(top > BLOCKED / 2, torch.exp(top - torch.logsumexp(logits, dim=1, keepdim=True)), top)
             items.append(best[0, :1])
-            scores.append(ranked[0, :1])
-            margins.append(tie_margin(ranked[0]))
+            scores.append(probability[0, :1])
+            margins.append(tie_margin(probability[0]))
         slots_out, gains, total = best_list(torch.cat(items), torch.cat(scores))
         return slots_out, gains, total, torch.cat(margins).min().reshape(1)
 
@@ -153,14 +157,13 @@ class Seq2SlateRanker(Ranker):
         self.eval()
 
     def loss(self, features: torch.Tensor, gains: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """Seq2Slate's supervised loss with teacher forcing along the ideal order by logged gain."""
+        """Seq2Slate's supervised loss along the decoder's own greedy choices (as it decodes)."""
         gains = gains * valid
         encoded, keys, state = self.decoder.begin(features, valid)
         m = valid.shape[1]
-        ideal = torch.argsort(-(gains + 2.0 * valid), dim=1, stable=True)  # by gain, ties in server order, padding last
         placed, last = torch.zeros_like(valid), self.decoder.go.expand(len(valid), -1)
         total, counted = gains.new_zeros(()), gains.new_zeros(())
-        for step in range(min(self.list_size, m)):
+        for _ in range(min(self.list_size, m)):
             state, logits = self.decoder.point(keys, state, last, (placed > 0.5) | (valid < 0.5))
             remaining = gains * (1.0 - placed)
             mass = remaining.sum(1)
@@ -169,7 +172,7 @@ class Seq2SlateRanker(Ranker):
             log_p = torch.log_softmax(logits, dim=1)
             total = total - (has_target * (target * torch.where(target > 0, log_p, torch.zeros_like(log_p))).sum(1)).sum()
             counted = counted + has_target.sum()
-            chosen = nn.functional.one_hot(ideal[:, step], m).to(gains.dtype) * valid  # training only: never exported
+            chosen = nn.functional.one_hot(logits.detach().argmax(1), m).to(gains.dtype) * valid  # training only: never exported
             placed = placed + chosen
             last = (chosen.unsqueeze(-1) * encoded).sum(1)
         return total / counted.clamp_min(1.0)

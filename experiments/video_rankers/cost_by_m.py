@@ -17,16 +17,12 @@ import sys
 from pathlib import Path
 
 import yaml
-from ai_edge_litert.interpreter import Interpreter
+from latency import time_runs  # this folder's timing in turns
 
-from edgerank.bench.core import tflite_call
-from edgerank.bench.timing import time_interleaved
-from edgerank.export.manifest import MODEL_FILE, read_manifest
-from edgerank.export.reference import load_graph, load_samples
+from edgerank.export.manifest import read_manifest
 from edgerank.sweep_summary import load_jobs
 
 HERE = Path(__file__).parent
-REQUESTS, WARMUP, ROUNDS = 1000, 50, 20
 
 
 def measure(sweep_dir: Path) -> list[dict[str, float | str]]:
@@ -39,12 +35,7 @@ def measure(sweep_dir: Path) -> list[dict[str, float | str]]:
     rows = []
     for m, jobs in sorted(by_m.items()):
         runs = {job["ranker"]: sweep_dir / str(job["job"]) for job in jobs}
-        calls = {
-            ranker: tflite_call(Interpreter(model_path=str(run / "artifact" / MODEL_FILE), num_threads=1), load_graph(run))
-            for ranker, run in runs.items()
-        }
-        samples = load_samples(next(iter(runs.values())))  # the same requests: one dataset per m
-        timed = time_interleaved(calls, [samples[i % len(samples)] for i in range(REQUESTS)], WARMUP, ROUNDS)
+        timed = time_runs(runs)  # the same requests: one dataset per m
         for job in jobs:
             ranker = job["ranker"]
             rows.append({
