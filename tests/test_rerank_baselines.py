@@ -15,6 +15,7 @@ from edgerank.export.parity import check_parity
 from edgerank.models.prm import PRM
 from edgerank.models.ta_mmoe import TargetAttentionMMoE
 from edgerank.pipeline import run
+from edgerank.rankers.greedy import GreedyRanker
 from edgerank.rankers.seq2slate import Seq2SlateRanker
 from edgerank.training.list_metrics import gains, ndcg_at_k
 from ranker_fixtures import ToyScorer, request, tensors
@@ -43,6 +44,15 @@ def test_prm_scores_each_candidate_in_the_context_of_the_list(data):
             base, changed, repadded = (net(**v)["like"][0, 1:real] for v in (x, other, padded))
         assert (not torch.allclose(base, changed, atol=1e-4)) == list_aware
         torch.testing.assert_close(base, repadded, atol=1e-5, rtol=0)
+
+
+def test_prm_sorted_greedily_exports_with_parity(data, tmp_path):
+    """PRM's ranking, a greedy sort of its one-pass scores, ships in one .tflite with identical lists."""
+    torch.manual_seed(0)
+    ranker = GreedyRanker(PRM(data.spec).eval().scorer(), list_size=5).eval()
+    samples = data.parity_samples(30)
+    report = check_parity(ranker, to_tflite(ranker, samples[0], tmp_path / "prm.tflite"), samples)
+    assert report.passed and report.lists_identical == 1.0 and report.max_abs_err < 1e-5, report.summary()
 
 
 def test_prm_options_are_checked(data):
