@@ -17,8 +17,12 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
-from edgerank.data.video_features import BY_NAME, TASKS, check_groups, encode_requests, input_names
+from edgerank.data.video_contract import encode_rows
+from edgerank.data.video_features import BY_NAME, TASKS, check_groups, input_names
+from edgerank.data.video_ids import IdMap
+from edgerank.data.video_log_schema import rows_from_columns
 from edgerank.data.ranking import RankingRequest
+from edgerank.data.video_sim_log import log_columns
 from edgerank.data.video_simulator import SimConfig, simulate
 from edgerank.data.video_truth import expected_list_reward
 from edgerank.data.splits import SplitDataModule
@@ -37,6 +41,8 @@ class VideoSpec:
     groups: dict[str, bool]
     tasks: tuple[str, ...] = TASKS
     simulator: dict[str, Any] = field(default_factory=dict)
+    ids: dict[str, Any] = field(default_factory=dict)  # manifest entries of the id maps (video_id, category)
+    source: dict[str, Any] = field(default_factory=dict)  # where the data came from (a log's path, hash, options)
 
     @property
     def input_names(self) -> list[str]:
@@ -55,9 +61,32 @@ class VideoSpec:
             ),
             "feature_groups": dict(self.groups),
             "vocab": {"num_videos": self.num_videos, "num_categories": self.num_categories},
+            "ids": self.ids or {"video_id": IdMap("identity", self.num_videos).to_manifest(),
+                                "category": IdMap("identity", self.num_categories).to_manifest()},
             "input_transforms": {n: BY_NAME[n].transform for n in self.input_names},
             "simulator": dict(self.simulator),
+            **({"data_source": dict(self.source)} if self.source else {}),
         }
+
+
+def split_by_session(sessions: np.ndarray, test_fraction: float, val_fraction: float, seed: int) -> np.ndarray:
+    """Per request: 0 train, 1 val, 2 test; whole sessions (ids ``0..S-1``) drawn at random (seeded)."""
+    order = np.random.default_rng(seed).permutation(int(sessions.max()) + 1)
+    n_test = max(1, round(len(order) * test_fraction))
+    n_val = max(1, round((len(order) - n_test) * val_fraction)) if val_fraction > 0 else 0
+    split_of = np.zeros(len(order), dtype=np.int64)
+    split_of[order[:n_test]], split_of[order[n_test : n_test + n_val]] = 2, 1
+    return split_of[sessions]
+
+
+def tensor_splits(arrays: Mapping[str, np.ndarray], which: np.ndarray) -> dict[str, "RequestDataset"]:
+    """train/val/test datasets of the encoded requests (val falls back to test when empty)."""
+    tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+    has_val = bool((which == 1).any())
+    return {
+        name: RequestDataset({k: v[torch.from_numpy(np.flatnonzero(which == code))] for k, v in tensors.items()})
+        for name, code in (("train", 0), ("val", 1 if has_val else 2), ("test", 2))
+    }
 
 
 class RequestDataset(Dataset):
@@ -147,20 +176,13 @@ class VideoSyntheticData(SplitDataModule):
         if self.spec is not None:
             return
         requests, self._world = simulate(self.sim)
-        arrays = encode_requests(requests, self.max_candidates, self.seq_len, self.sim.num_videos, self.sim.num_categories)
-        sessions = np.array([r.session for r in requests])
-        order = np.random.default_rng(self.seed).permutation(sessions.max() + 1)
-        n_test = max(1, round(len(order) * self.test_fraction))
-        n_val = max(1, round((len(order) - n_test) * self.val_fraction)) if self.val_fraction > 0 else 0
-        split_of = np.zeros(len(order), dtype=np.int64)  # 0 train, 1 val, 2 test
-        split_of[order[:n_test]], split_of[order[n_test : n_test + n_val]] = 2, 1
-        which = split_of[sessions]
+        columns = log_columns(requests)  # the sessions as a feed log, encoded as video_log encodes one
+        rows = rows_from_columns({**columns, "session": columns["session_id"], "request": columns["request_id"]})
+        arrays = encode_rows(rows, self.max_candidates, self.seq_len)
+        del arrays["request_row"]
+        which = split_by_session(np.array([r.session for r in requests]), self.test_fraction, self.val_fraction, self.seed)
         self._test_requests = [r for r, code in zip(requests, which) if code == 2]
-        tensors = {k: torch.from_numpy(v) for k, v in arrays.items()}
-        self._splits = {
-            name: RequestDataset({k: v[torch.from_numpy(np.flatnonzero(which == code))] for k, v in tensors.items()})
-            for name, code in (("train", 0), ("val", 1 if n_val else 2), ("test", 2))
-        }
+        self._splits = tensor_splits(arrays, which)
         self.spec = VideoSpec(
             num_videos=self.sim.num_videos,
             num_categories=self.sim.num_categories,

@@ -32,12 +32,20 @@ GROUPS = ("pxtr", "static", "csf", "rts", "fe")
 
 @dataclass(frozen=True)
 class InputDef:
-    """One model input: ``dims`` uses B (batch), M (candidates), L (sequence), T (tasks)."""
+    """One model input: ``dims`` uses B (batch), M (candidates), L (sequence), T (tasks).
+
+    ``raw`` is the field of a feed-log row it is read from (candidate inputs from the request's
+    own rows, sequence inputs from the session's earlier exposures, see
+    :mod:`edgerank.data.video_contract`) and ``fn`` the transform applied to it; both drive the
+    encoding, ``transform`` says the same in words for the app and the manifest.
+    """
 
     name: str
     dtype: str
     dims: tuple[str, ...]
     group: str  # feature group, or "mask"
+    raw: str  # row field it is read from ("" for masks)
+    fn: str  # one of TRANSFORMS
     transform: str  # how the raw value becomes the input (for the app)
     bounds: tuple[float, float] = (-math.inf, math.inf)  # the encoded values a model may see (finite always)
 
@@ -45,23 +53,30 @@ class InputDef:
         sizes = {"B": batch, "M": m, "L": seq_len, "T": len(TASKS)}
         return [sizes[d] for d in self.dims]
 
+    @property
+    def side(self) -> str:
+        """``"cand"`` (one value per candidate slot) or ``"seq"`` (per watched item)."""
+        return "seq" if "L" in self.dims else "cand"
+
+
+TRANSFORMS = {"mask": None, "identity": lambda x: x, "log1p": np.log1p, "log": np.log}
 
 INPUTS = (
-    InputDef("cand_mask", "float32", ("B", "M"), "mask", "1 for a real candidate, 0 for padding", (0.0, 1.0)),
-    InputDef("cand_pxtr", "float32", ("B", "M", "T"), "pxtr", "server probability per task (has_next, effective_view, like)", (0.0, 1.0)),
-    InputDef("cand_id", "int32", ("B", "M"), "static", "video id (0..num_videos-1)", (0.0, math.inf)),
-    InputDef("cand_cat", "int32", ("B", "M"), "static", "category id (0..num_categories-1)", (0.0, math.inf)),
-    InputDef("cand_duration", "float32", ("B", "M"), "static", "log1p(duration seconds)", (0.0, math.inf)),
-    InputDef("network_speed", "float32", ("B", "M"), "csf", "log(network speed Mbit/s), same for every candidate"),
-    InputDef("preload_time", "float32", ("B", "M"), "csf", "log1p(estimated preload seconds of the candidate)", (0.0, math.inf)),
-    InputDef("seq_mask", "float32", ("B", "L"), "mask", "1 for a real watched item, 0 for padding", (0.0, 1.0)),
-    InputDef("seq_id", "int32", ("B", "L"), "rts", "watched video id, oldest first", (0.0, math.inf)),
-    InputDef("seq_cat", "int32", ("B", "L"), "rts", "watched category id", (0.0, math.inf)),
-    InputDef("seq_duration", "float32", ("B", "L"), "rts", "log1p(watched duration seconds)", (0.0, math.inf)),
-    InputDef("seq_feedback", "float32", ("B", "L", "T"), "rts", "feedback on the watched item: has_next, effective_view, like (0/1)", (0.0, 1.0)),
-    InputDef("seq_pxtr", "float32", ("B", "L", "T"), "fe", "server pXTR the watched item had (the graph takes cand_pxtr minus it)", (0.0, 1.0)),
-    InputDef("seq_time_gap", "float32", ("B", "L"), "fe", "log1p(seconds between the watched exposure and this request)", (0.0, math.inf)),
-    InputDef("seq_pos_gap", "float32", ("B", "L"), "fe", "log1p(exposures between the watched item and this request)", (0.0, math.inf)),
+    InputDef("cand_mask", "float32", ("B", "M"), "mask", "", "mask", "1 for a real candidate, 0 for padding", (0.0, 1.0)),
+    InputDef("cand_pxtr", "float32", ("B", "M", "T"), "pxtr", "pxtr", "identity", "server probability per task (has_next, effective_view, like)", (0.0, 1.0)),
+    InputDef("cand_id", "int32", ("B", "M"), "static", "video_id", "identity", "video id (0..num_videos-1)", (0.0, math.inf)),
+    InputDef("cand_cat", "int32", ("B", "M"), "static", "category", "identity", "category id (0..num_categories-1)", (0.0, math.inf)),
+    InputDef("cand_duration", "float32", ("B", "M"), "static", "duration", "log1p", "log1p(duration seconds)", (0.0, math.inf)),
+    InputDef("network_speed", "float32", ("B", "M"), "csf", "network_speed", "log", "log(network speed Mbit/s), same for every candidate"),
+    InputDef("preload_time", "float32", ("B", "M"), "csf", "preload", "log1p", "log1p(estimated preload seconds of the candidate)", (0.0, math.inf)),
+    InputDef("seq_mask", "float32", ("B", "L"), "mask", "", "mask", "1 for a real watched item, 0 for padding", (0.0, 1.0)),
+    InputDef("seq_id", "int32", ("B", "L"), "rts", "video_id", "identity", "watched video id, oldest first", (0.0, math.inf)),
+    InputDef("seq_cat", "int32", ("B", "L"), "rts", "category", "identity", "watched category id", (0.0, math.inf)),
+    InputDef("seq_duration", "float32", ("B", "L"), "rts", "duration", "log1p", "log1p(watched duration seconds)", (0.0, math.inf)),
+    InputDef("seq_feedback", "float32", ("B", "L", "T"), "rts", "labels", "identity", "feedback on the watched item: has_next, effective_view, like (0/1)", (0.0, 1.0)),
+    InputDef("seq_pxtr", "float32", ("B", "L", "T"), "fe", "pxtr", "identity", "server pXTR the watched item had (the graph takes cand_pxtr minus it)", (0.0, 1.0)),
+    InputDef("seq_time_gap", "float32", ("B", "L"), "fe", "time_gap", "log1p", "log1p(seconds between the watched exposure and this request)", (0.0, math.inf)),
+    InputDef("seq_pos_gap", "float32", ("B", "L"), "fe", "pos_gap", "log1p", "log1p(exposures between the watched item and this request)", (0.0, math.inf)),
 )
 BY_NAME = {d.name: d for d in INPUTS}
 # bounds: probabilities, masks and 0/1 feedback in [0, 1]; ids, log1p of seconds and counts >= 0;
@@ -98,10 +113,33 @@ def input_names(groups: Mapping[str, bool]) -> list[str]:
     return [d.name for d in INPUTS if d.name in names]  # declaration order
 
 
-# raw field -> (kind, dtype) of a request as a loader gives it
+def encode_gathered(
+    cand: Mapping[str, np.ndarray], cand_mask: np.ndarray, seq: Mapping[str, np.ndarray], seq_mask: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every input of :data:`INPUTS`, by its declaration, from raw fields already gathered per slot.
+
+    ``cand[raw]`` is ``[R, M]`` (``[R, M, T]`` per task) and ``seq[raw]`` ``[R, L(, T)]`` in raw
+    units; padded slots (mask 0) may hold anything and come out 0.
+    """
+    out: dict[str, np.ndarray] = {}
+    for d in INPUTS:
+        mask = (cand_mask if d.side == "cand" else seq_mask) > 0
+        if d.fn == "mask":
+            out[d.name] = mask.astype(d.dtype)
+            continue
+        raw = np.asarray((cand if d.side == "cand" else seq)[d.raw])
+        keep = mask if raw.ndim == mask.ndim else mask[..., None]
+        neutral = 1 if d.fn == "log" else 0  # what padded slots are transformed from
+        value = TRANSFORMS[d.fn](np.where(keep, raw, neutral))
+        out[d.name] = np.where(keep, value, 0).astype(d.dtype)
+    return out
+
+
+# fields of a request as :class:`~edgerank.data.video_simulator.Request` gives them (one name per input)
 CANDIDATE_FIELDS = ("cand_id", "cand_cat", "cand_duration", "preload_time", "cand_pxtr", "labels")
 SEQUENCE_FIELDS = ("seq_id", "seq_cat", "seq_duration", "seq_feedback", "seq_pxtr", "seq_time_gap", "seq_pos_gap")
 ID_FIELDS = {"cand_id": "num_videos", "seq_id": "num_videos", "cand_cat": "num_categories", "seq_cat": "num_categories"}
+RAW_OF = {d.name: d.raw for d in INPUTS if d.raw} | {"labels": "labels"}
 
 
 def _field(request: Any, name: str) -> Any:
@@ -118,17 +156,21 @@ def encode_requests(
     """Fixed-shape arrays for every input of :data:`INPUTS` plus ``labels`` (and ``true_prob`` if given).
 
     ``requests`` are :class:`~edgerank.data.video_simulator.Request` objects or mappings with the
-    same field names, in raw units. Raises DataError naming the request and field.
+    same field names, in raw units, the session state already gathered per request (feed logs
+    go through :func:`edgerank.data.video_contract.encode_rows`, which gathers it). Raises
+    DataError naming the request and field.
     """
     n, m_max, l_max, t = len(requests), int(max_candidates), int(seq_len), len(TASKS)
     if n == 0:
         raise DataError("no requests to encode")
-    out = {d.name: np.zeros([n, *d.shape(1, m_max, l_max)[1:]], dtype=d.dtype) for d in INPUTS}
-    out["labels"] = np.zeros((n, m_max, t), np.float32)
-    out["exposed"] = np.zeros((n, m_max), np.float32)  # 1 on the watched head (training only)
+    per_task = {"cand_pxtr", "labels", "seq_feedback", "seq_pxtr"}
+    cand_raw = {RAW_OF[f]: np.zeros((n, m_max, t) if f in per_task else (n, m_max)) for f in CANDIDATE_FIELDS}
+    cand_raw["network_speed"] = np.ones((n, m_max))
+    seq_raw = {RAW_OF[f]: np.zeros((n, l_max, t) if f in per_task else (n, l_max)) for f in SEQUENCE_FIELDS}
+    cand_mask, seq_mask = np.zeros((n, m_max), np.float32), np.zeros((n, l_max), np.float32)
+    exposed = np.zeros((n, m_max), np.float32)  # 1 on the watched head (training only)
     has_truth = all(_has(r, "true_prob") for r in requests)
-    if has_truth:
-        out["true_prob"] = np.zeros((n, m_max, t), np.float32)
+    true_prob = np.zeros((n, m_max, t), np.float32) if has_truth else None
     limits = {"num_videos": num_videos, "num_categories": num_categories}
     for i, request in enumerate(requests):
         where = f"request {i}"
@@ -156,25 +198,19 @@ def encode_requests(
             raise DataError(f"{where}: field 'network_speed' must be positive, got {float(speed)}")
         keep = slice(max(0, n_seq - l_max), n_seq)  # the most recent L watched items
         k = min(n_seq, l_max)
-        out["cand_mask"][i, :m] = 1.0
-        out["cand_id"][i, :m] = cand["cand_id"]
-        out["cand_cat"][i, :m] = cand["cand_cat"]
-        out["cand_duration"][i, :m] = np.log1p(cand["cand_duration"])
-        out["preload_time"][i, :m] = np.log1p(cand["preload_time"])
-        out["network_speed"][i, :m] = np.log(float(speed))
-        out["cand_pxtr"][i, :m] = cand["cand_pxtr"]
-        out["labels"][i, :m] = cand["labels"]
-        out["exposed"][i, : int(_field(request, "exposed")) if _has(request, "exposed") else 0] = 1.0
-        if has_truth:
-            out["true_prob"][i, :m] = np.asarray(_field(request, "true_prob"))
-        out["seq_mask"][i, :k] = 1.0
-        out["seq_id"][i, :k] = seq["seq_id"][keep]
-        out["seq_cat"][i, :k] = seq["seq_cat"][keep]
-        out["seq_duration"][i, :k] = np.log1p(seq["seq_duration"][keep])
-        out["seq_feedback"][i, :k] = seq["seq_feedback"][keep]
-        out["seq_pxtr"][i, :k] = seq["seq_pxtr"][keep]
-        out["seq_time_gap"][i, :k] = np.log1p(seq["seq_time_gap"][keep])
-        out["seq_pos_gap"][i, :k] = np.log1p(seq["seq_pos_gap"][keep])
+        cand_mask[i, :m], seq_mask[i, :k] = 1.0, 1.0
+        for f in CANDIDATE_FIELDS:
+            cand_raw[RAW_OF[f]][i, :m] = cand[f]
+        cand_raw["network_speed"][i, :m] = float(speed)
+        for f in SEQUENCE_FIELDS:
+            seq_raw[RAW_OF[f]][i, :k] = seq[f][keep]
+        exposed[i, : int(_field(request, "exposed")) if _has(request, "exposed") else 0] = 1.0
+        if true_prob is not None:
+            true_prob[i, :m] = np.asarray(_field(request, "true_prob"))
+    out = encode_gathered(cand_raw, cand_mask, seq_raw, seq_mask)
+    out["labels"], out["exposed"] = cand_raw["labels"].astype(np.float32), exposed
+    if true_prob is not None:
+        out["true_prob"] = true_prob
     return out
 
 

@@ -130,6 +130,7 @@ class Request:
     seq_time_gap: np.ndarray  # [n] seconds between the watched exposure and this request
     seq_pos_gap: np.ndarray  # [n] exposures between the watched item and this request
     exposed: int = 0  # length of the watched head (slots 0..exposed-1, labelled in list context)
+    exposure_time: list[float] = field(default_factory=list)  # [exposed] when each head slot was shown
     extras: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -270,6 +271,7 @@ def _session(
                 truth[k] = sigmoid(true_logits(cfg, world, user, videos[k : k + 1], preload[k : k + 1], history, now, position))[0]
                 labels[k] = (rng.random(len(TASKS)) < truth[k]).astype(np.float32)
             out[-1].exposed = k + 1
+            out[-1].exposure_time.append(now)
             ev = labels[k, 1] > 0
             history.append(Watched(int(videos[k]), now, position, labels[k].copy(), pxtr[k].copy()))
             watch = world.duration[videos[k]] * (rng.uniform(0.6, 1.0) if ev else rng.uniform(0.05, 0.3))

@@ -34,9 +34,10 @@ the model needs, and :class:`VideoRuntime` runs the published ``.tflite`` on it:
 
 **Encoding.** The watched sequence and the cross features (exposure time gap = request ``ts`` -
 exposure ``ts``, clamped at 0 against clock jumps; exposure position gap = exposures since the
-item; the pXTR gap is computed in-graph from ``cand_pxtr`` and ``seq_pxtr``) are assembled in raw
-units and encoded by :func:`edgerank.data.video_features.encode_requests` - the single
-declaration training used (numpy only, no torch). The model refuses to load when a manifest
+item; the pXTR gap is computed in-graph from ``cand_pxtr`` and ``seq_pxtr``) are derived by
+:func:`edgerank.data.video_contract.encode_rows` from the session's history and the request's
+candidates written as feed-log rows - the very function that encoded the training log (numpy
+only, no torch); ids go through the manifest's id maps (:mod:`edgerank.data.video_ids`). The model refuses to load when a manifest
 input's declared transform is not the one this code applies, so a drifted declaration can never
 be silently mis-encoded. Fixed shapes come from the manifest: the most recent ``seq_len`` items
 (oldest first), candidates padded to ``candidates``.
@@ -50,7 +51,8 @@ order. ``placed`` says how many head items the model ordered; ``scores`` covers 
 **Fallback for videos: the server order**, unchanged, recorded as a failure with its reason.
 It is returned for a missing/corrupt/unloadable model, zero candidates, more candidates than
 the fixed shape (never silently dropped), NaN/inf or non-positive network speed, an id outside
-the model's vocabulary (no out-of-vocabulary slot exists; such ids are listed in ``unknown``),
+an ``identity`` vocabulary (listed in ``unknown``; a model trained on a log with ``data.ids=hash``
+maps every id to a bucket, so an unseen id is never a fallback),
 a missing network reading, or a malformed event. Non-request events never raise either: a bad
 one is skipped and kept in ``session.problems``.
 """
@@ -65,7 +67,9 @@ from typing import Any
 
 import numpy as np
 
-from edgerank.data.video_features import BY_NAME, TASKS, encode_requests
+from edgerank.data.video_contract import check_rows, encode_rows
+from edgerank.data.video_features import BY_NAME, TASKS
+from edgerank.data.video_ids import IdMap
 from edgerank.errors import ConfigError
 from edgerank.monitor.events import EventLog
 from edgerank.runtime.artifact import ArtifactError, InputError, TensorSpec, VerifiedArtifact, require
@@ -86,8 +90,8 @@ HAS_NEXT, EFFECTIVE_VIEW, LIKE = (TASKS.index(t) for t in ("has_next", "effectiv
 class CandidateInfo:
     """What a request said about one video (kept so a later exposure knows its attributes)."""
 
-    video_id: int
-    category: int
+    video_id: int | str
+    category: int | str
     duration: float
     preload: float
     pxtr: np.ndarray  # [T] float64, task order of TASKS
@@ -97,8 +101,8 @@ class CandidateInfo:
 class WatchedItem:
     """One exposure of the session, with the feedback observed on it so far."""
 
-    video_id: int
-    category: int
+    video_id: int | str
+    category: int | str
     duration: float
     pxtr: np.ndarray  # [T] the pXTR it was served with
     ts: float  # exposure time
@@ -108,18 +112,17 @@ class WatchedItem:
 
 @dataclass
 class RequestSnapshot:
-    """A request plus the session state at its moment, in raw units.
+    """A request plus the session state at its moment, as feed-log rows in raw units.
 
-    Field names are those of :class:`edgerank.data.video_simulator.Request`, so
-    :func:`encode_requests` encodes it exactly as it encodes training data.
+    ``rows`` are the fields of :data:`edgerank.data.video_contract.ROW_FIELDS`: the watched
+    history (one exposed row each, oldest first) and then the request's candidates, with raw
+    ids; a model maps the ids by its manifest and encodes them with
+    :func:`~edgerank.data.video_contract.encode_rows`, exactly as training encoded its log.
     """
 
-    video_ids: list[int]  # server order
-    fields: dict[str, np.ndarray]
-    network_speed: float
-
-    def as_request(self) -> dict[str, Any]:
-        return {**self.fields, "network_speed": self.network_speed}
+    video_ids: list[Any]  # server order
+    rows: dict[str, np.ndarray]
+    history: int  # rows before the candidates
 
 
 def _where(event: Mapping[str, Any], where: str | None) -> str:
@@ -137,10 +140,13 @@ def _number(event: Mapping[str, Any], key: str, default: Any = ..., where: str |
     return float(value)
 
 
-def _integer(event: Mapping[str, Any], key: str, where: str | None = None) -> int:
+def _id(event: Mapping[str, Any], key: str, where: str | None = None) -> int | str:
+    """An id as the log had it: an integer or a text (the model's id map turns it into its id)."""
     value = event.get(key)
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InputError(f"{_where(event, where)}: field '{key}' must be an integer, got {value!r}")
+        raise InputError(f"{_where(event, where)}: field '{key}' must be an integer or a string, got {value!r}")
     return int(value)
 
 
@@ -199,10 +205,10 @@ class VideoSession:
         handler(event)
 
     def _exposure(self, event: Mapping[str, Any]) -> None:
-        video, ts = _integer(event, "video_id"), _number(event, "ts")
+        video, ts = _id(event, "video_id"), _number(event, "ts")
         info = next((r[video] for r in reversed(self._recent) if video in r), None)
         if all(k in event for k in ("category", "duration", "pxtr")):
-            category, duration = _integer(event, "category"), _number(event, "duration")
+            category, duration = _id(event, "category"), _number(event, "duration")
             pxtr = _pxtr(event["pxtr"], f"exposure of video {video}")
         elif info is not None:
             category, duration, pxtr = info.category, info.duration, info.pxtr
@@ -212,7 +218,7 @@ class VideoSession:
         self.exposures += 1
 
     def _item(self, event: Mapping[str, Any]) -> WatchedItem:
-        video = _integer(event, "video_id")
+        video = _id(event, "video_id")
         for item in reversed(self.watched):
             if item.video_id == video:
                 return item
@@ -248,31 +254,31 @@ class VideoSession:
             if not isinstance(c, Mapping):
                 raise InputError(f"request: candidate {i} must be a mapping, got {type(c).__name__}")
             where = f"request: candidate {i}"
-            candidates.append(CandidateInfo(_integer(c, "video_id", where), _integer(c, "category", where),
+            candidates.append(CandidateInfo(_id(c, "video_id", where), _id(c, "category", where),
                                             _number(c, "duration", where=where), _number(c, "preload", where=where),
                                             _pxtr(c.get("pxtr"), where)))
         self._recent.append({c.video_id: c for c in candidates})
         speed = _number(event, "network_speed", self.network_mbps)
         if speed is None:
             raise InputError("request: no network reading yet (send a 'network' event or give network_speed)")
-        t = len(TASKS)
+        if not candidates:
+            raise InputError("request: zero candidates; every request needs at least one")
         seq = list(self.watched)
-        fields = {
-            "cand_id": np.array([c.video_id for c in candidates], dtype=np.int64),
-            "cand_cat": np.array([c.category for c in candidates], dtype=np.int64),
-            "cand_duration": np.array([c.duration for c in candidates], dtype=np.float64),
-            "preload_time": np.array([c.preload for c in candidates], dtype=np.float64),
-            "cand_pxtr": np.array([c.pxtr for c in candidates], dtype=np.float64).reshape(-1, t),
-            "labels": np.zeros((len(candidates), t), dtype=np.float32),  # unknown on the phone; unused
-            "seq_id": np.array([w.video_id for w in seq], dtype=np.int64),
-            "seq_cat": np.array([w.category for w in seq], dtype=np.int64),
-            "seq_duration": np.array([w.duration for w in seq], dtype=np.float64),
-            "seq_feedback": np.array([w.feedback for w in seq], dtype=np.float64).reshape(-1, t),
-            "seq_pxtr": np.array([w.pxtr for w in seq], dtype=np.float64).reshape(-1, t),
-            "seq_time_gap": np.array([max(0.0, ts - w.ts) for w in seq], dtype=np.float64),
-            "seq_pos_gap": np.array([self.exposures - w.position for w in seq], dtype=np.float64),
+        n, m = len(seq), len(candidates)
+        rows = {
+            "session": np.zeros(n + m, np.int64),
+            "request": np.r_[np.zeros(n, np.int64), np.ones(m, np.int64)],
+            "ts": np.array([w.ts for w in seq] + [ts] * m, dtype=np.float64),
+            "video_id": np.array([w.video_id for w in seq] + [c.video_id for c in candidates], dtype=object),
+            "category": np.array([w.category for w in seq] + [c.category for c in candidates], dtype=object),
+            "duration": np.array([w.duration for w in seq] + [c.duration for c in candidates], dtype=np.float64),
+            "preload": np.array([0.0] * n + [c.preload for c in candidates], dtype=np.float64),
+            "network_speed": np.full(n + m, float(speed)),
+            "pxtr": np.array([w.pxtr for w in seq] + [c.pxtr for c in candidates], dtype=np.float64).reshape(-1, len(TASKS)),
+            "labels": np.array([w.feedback for w in seq] + [np.zeros(len(TASKS))] * m, dtype=np.float32).reshape(-1, len(TASKS)),
+            "exposed": np.r_[np.ones(n, bool), np.zeros(m, bool)],
         }
-        return RequestSnapshot([c.video_id for c in candidates], fields, float(speed))
+        return RequestSnapshot([c.video_id for c in candidates], rows, n)
 
 
 def server_order(request: Any) -> list[Any]:
@@ -317,8 +323,11 @@ class VideoModel:
             self.max_candidates, self.seq_len = int(shapes["candidates"]), int(shapes["seq_len"])
             vocab = require(manifest, "vocab", where)
             self.num_videos, self.num_categories = int(vocab["num_videos"]), int(vocab["num_categories"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ArtifactError(f"{where}/manifest.json: fixed_shapes/vocab malformed ({exc})") from None
+            ids = manifest.get("ids") or {}
+            self.id_maps = {"video_id": IdMap.from_manifest(ids.get("video_id"), self.num_videos),
+                            "category": IdMap.from_manifest(ids.get("category"), self.num_categories)}
+        except (KeyError, TypeError, ValueError, ConfigError) as exc:
+            raise ArtifactError(f"{where}/manifest.json: fixed_shapes/vocab/ids malformed ({exc})") from None
         transforms = require(manifest, "input_transforms", where)
         signatures = manifest.get("signatures") or {}
         self.adaptive = set(ADAPTIVE_SIGNATURES) <= set(signatures)
@@ -361,20 +370,33 @@ class VideoModel:
         else:
             self.runner = artifact.runner(num_threads)
 
-    def unknown_ids(self, snapshot: RequestSnapshot) -> tuple[list[str], int]:
-        """Ids outside the vocabulary (``name=value``) and how many ids were looked at."""
-        limits = {"cand_id": self.num_videos, "cand_cat": self.num_categories,
-                  "seq_id": self.num_videos, "seq_cat": self.num_categories}
-        unknown, looked = [], 0
-        for name, limit in limits.items():
-            values = snapshot.fields[name][-self.seq_len:] if name.startswith("seq") else snapshot.fields[name]
-            looked += len(values)
-            unknown += [f"{name}={int(v)}" for v in values if not 0 <= v < limit]
-        return unknown, looked
+    def mapped_ids(self, snapshot: RequestSnapshot) -> tuple[dict[str, np.ndarray], list[str], int]:
+        """Model ids of the snapshot's rows by the manifest's id maps, the ids the model has no row
+        for (``name=value``, only an ``identity`` map has such), and how many ids were looked at."""
+        history, mapped, unknown = snapshot.history, {}, []
+        looked = 0
+        for field_name, id_map in self.id_maps.items():
+            raw = snapshot.rows[field_name]
+            used = np.r_[np.arange(max(0, history - self.seq_len), history), np.arange(history, len(raw))]
+            looked += len(used)
+            ids = np.zeros(len(raw), np.int64)
+            try:
+                ids[used] = id_map.apply(np.array([id_map.event_id(v) for v in raw[used]]))
+                bad = used[~id_map.known(ids[used])]
+            except (TypeError, ValueError):  # a text id for an integer vocabulary
+                bad = np.array([i for i in used if not isinstance(raw[i], (int, np.integer))])
+            for i in bad:
+                name = ("cand_" if i >= history else "seq_") + ("id" if field_name == "video_id" else "cat")
+                unknown.append(f"{name}={raw[i]}")
+            mapped[field_name] = ids
+        return mapped, sorted(unknown, key=lambda u: not u.startswith("cand_")), looked
 
-    def encode(self, snapshot: RequestSnapshot) -> dict[str, np.ndarray]:
-        """The model's inputs, ``[1, ...]`` fixed shapes, by the shared declaration."""
-        arrays = encode_requests([snapshot.as_request()], self.max_candidates, self.seq_len, self.num_videos, self.num_categories)
+    def encode(self, snapshot: RequestSnapshot, mapped: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """The model's inputs, ``[1, ...]`` fixed shapes, by the shared contract."""
+        rows = {**snapshot.rows, **(mapped if mapped is not None else self.mapped_ids(snapshot)[0])}
+        h = snapshot.history
+        check_rows(rows, lambda i: f"candidate {i - h}" if i >= h else f"watched item {i}", ranges=False)  # ranges: check_inputs
+        arrays = encode_rows(rows, self.max_candidates, self.seq_len, only=np.array([-1]))  # the last request: the candidates
         return {name: arrays[name] for name in self.input_names}
 
     def infer(self, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, int]:
@@ -392,11 +414,12 @@ class VideoModel:
         slots = np.argsort(-key, kind="stable")  # ties keep the server order
         return outputs, slots, key[slots], m
 
-    def rank(self, snapshot: RequestSnapshot) -> tuple[list[int], list[float], int, int, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def rank(self, snapshot: RequestSnapshot, mapped: Mapping[str, np.ndarray] | None = None
+             ) -> tuple[list[Any], list[float], int, int, dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Video ids (model head, then the unplaced candidates in server order), head scores,
         head length, candidate scorings, model inputs and raw outputs."""
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # such values are refused next
-            inputs = self.encode(snapshot)
+            inputs = self.encode(snapshot, mapped)
         check_inputs(inputs, BY_NAME)
         outputs, slots, scores, evaluations = self.infer(inputs)
         m = len(snapshot.video_ids)
@@ -480,10 +503,10 @@ class VideoRuntime(GuardedRuntime[VideoModel]):
             if model.seq_len > (session.watched.maxlen or 0):
                 raise InputError(f"the model reads {model.seq_len} watched items, the session keeps only {session.watched.maxlen} "
                                  "(raise history_limit)")
-            unknown, looked = model.unknown_ids(snapshot)
+            mapped, unknown, looked = model.mapped_ids(snapshot)
             if unknown:
                 raise InputError(f"ids outside the model's vocabulary: {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}")
-            items, scores, placed, evaluations, inputs, outputs = model.rank(snapshot)
+            items, scores, placed, evaluations, inputs, outputs = model.rank(snapshot, mapped)
             return VideoRanking(items, None, scores, "model", handle.model, handle.version, handle.group, 0.0,
                                 fields=looked, placed=placed, evaluations=evaluations, inputs=inputs, outputs=outputs)
 
