@@ -45,7 +45,8 @@ ROW_FIELDS: dict[str, tuple[str, bool]] = {
     "labels": ("float32", True),
     "exposed": ("bool", False),
 }
-OPTIONAL_FIELDS = {"true_prob": ("float32", True)}
+# "labelled": the row's labels were logged (default: all rows; a row only sent may carry none)
+OPTIONAL_FIELDS = {"true_prob": ("float32", True), "labelled": ("bool", False)}
 CANDIDATE_RAW = ("video_id", "category", "duration", "preload", "pxtr", "labels")
 SEQUENCE_RAW = ("video_id", "category", "duration", "pxtr", "labels")
 
@@ -83,7 +84,8 @@ def encode_rows(
     only: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Fixed-shape inputs of every request (or of the requests ``only``) plus ``labels``,
-    ``exposed`` (1 on shown slots), ``request_row`` (its first row) and ``true_prob`` if given.
+    ``label_mask`` (1 on slots with logged labels: what the loss and metrics read), ``exposed``
+    (1 on shown slots), ``request_row`` (its first row) and ``true_prob`` if given.
     More candidates than ``max_candidates`` is a DataError naming the request's first row.
     """
     rows = as_rows(rows)
@@ -126,6 +128,8 @@ def encode_rows(
     out = encode_gathered(cand, cand_mask, seq, seq_mask)
     out["labels"] = np.where(cand_mask[..., None], cand["labels"], 0).astype(np.float32)
     out["exposed"] = (cand_mask & exposed[cand_index]).astype(np.float32)
+    labelled = rows["labelled"][cand_index] if "labelled" in rows else True
+    out["label_mask"] = (cand_mask & labelled).astype(np.float32)
     out["request_row"] = start
     if "true_prob" in rows:
         out["true_prob"] = np.where(cand_mask[..., None], rows["true_prob"][cand_index], 0).astype(np.float32)

@@ -81,6 +81,8 @@ def rows_from_columns(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray
         "labels": np.stack([np.asarray(columns[t]) for t in TASKS], axis=1),
         "exposed": np.asarray(columns["exposed"]) if "exposed" in columns else np.ones(n, bool),
     }
+    if "labelled" in columns:
+        rows["labelled"] = np.asarray(columns["labelled"])
     if all(t in columns for t in TRUTH):
         rows["true_prob"] = np.stack([np.asarray(columns[t]) for t in TRUTH], axis=1)
     return as_rows(rows)

@@ -55,7 +55,7 @@ class RerankModule(L.LightningModule):
         return self.net(**{k: batch[k] for k in self.input_names})
 
     def _loss(self, logits: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
-        mask = batch["cand_mask"]
+        mask = batch.get("label_mask", batch["cand_mask"])  # slots with logged labels
         total = mask.new_zeros(())
         for i, t in enumerate(TASKS):
             bce = nn.functional.binary_cross_entropy_with_logits(logits[t], batch["labels"][..., i], reduction="none")
@@ -68,7 +68,7 @@ class RerankModule(L.LightningModule):
         return loss
 
     def _update(self, metrics: nn.ModuleDict, prefix: str, scores: dict[str, torch.Tensor], batch: Batch) -> None:
-        mask = batch["cand_mask"]
+        mask = batch.get("label_mask", batch["cand_mask"])
         real = mask > 0.5
         for i, t in enumerate(TASKS):
             labels = batch["labels"][..., i]

@@ -1,0 +1,136 @@
+"""``video_log``: the short-video re-ranking datamodule over your own feed logs.
+
+``python -m edgerank +experiment=video_rerank data=video_log data.path=logs/`` reads a file or
+a folder of .csv/.tsv/.parquet shards in the feed-log format
+(:mod:`edgerank.data.video_log_schema`), prepares it once into cached memory-mapped shards
+(:mod:`edgerank.data.video_log_prepare`) and streams batches from them
+(:mod:`edgerank.data.video_stream`). Batches are the very dicts ``video_synthetic`` gives: the
+same contract encodes both, and the app runtime too.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import MISSING, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from edgerank.data.ranking import RankingRequest
+from edgerank.data.splits import SplitDataModule
+from edgerank.data.video import VideoSpec
+from edgerank.data.video_features import check_groups
+from edgerank.data.video_log_prepare import PrepareOptions, check_log, prepare
+from edgerank.data.video_stream import Shards, StreamingRequests
+from edgerank.errors import ConfigError
+from edgerank.registry import register_data
+
+log = logging.getLogger(__name__)
+DEFAULT_CACHE = "~/.cache/edgerank/video_log"
+
+
+@register_data("video_log", description="Your feed logs (.csv/.tsv/.parquet, one row per candidate), prepared out of core")
+class VideoLogData(SplitDataModule):
+    """Options of :class:`~edgerank.data.video_log_prepare.PrepareOptions`, plus loading ones."""
+
+    def __init__(
+        self,
+        path: str,
+        features: Mapping[str, Any] | None = None,
+        columns: Mapping[str, str] | None = None,
+        cache_dir: str = DEFAULT_CACHE,
+        batch_size: int = 128,
+        num_workers: int = 0,
+        rank_eval_requests: int = 500,
+        seed: int = 0,
+        **options: Any,
+    ) -> None:
+        super().__init__()
+        if not path:
+            raise ConfigError("path", "set data.path to your log file or folder")
+        self.groups = self.source_groups(check_groups(features))
+        self.options = PrepareOptions(path=str(self.log_path(path, cache_dir)), columns=dict(columns or {}),
+                                      groups=dict(self.groups), seed=int(seed), **options)
+        for name, value in (("batch_size", batch_size), ("rank_eval_requests", rank_eval_requests)):
+            if int(value) < 1:
+                raise ConfigError(name, f"must be a positive integer, got {value}")
+        self.cache_dir, self.batch_size, self.num_workers = str(cache_dir), int(batch_size), int(num_workers)
+        self.rank_eval_requests, self.seed = int(rank_eval_requests), int(seed)
+        check_log(self.options)  # names, renames, feature groups: before any preparation
+        self.spec: VideoSpec | None = None
+
+    # a preset reshapes a public layout into the feed-log format (see kuairand)
+    def source_groups(self, groups: dict[str, bool]) -> dict[str, bool]:
+        return groups
+
+    def log_path(self, path: str, cache_dir: str) -> Path:
+        return Path(path).expanduser()
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.spec is not None:
+            return
+        self.shards = Shards(prepare(self.options, self.cache_dir))
+        meta = self.shards.meta
+        o = self.options
+        ids = {name: o.id_map(name, meta["id_dtypes"].get(name, "int")).to_manifest() for name in ("video_id", "category")}
+        self.spec = VideoSpec(
+            num_videos=o.id_buckets,
+            num_categories=o.category_buckets,
+            max_candidates=o.max_candidates,
+            seq_len=o.seq_len,
+            groups=dict(self.groups),
+            ids=ids,
+            source={"data": "video_log", "path": o.path, "prepared": str(self.shards.folder.name), "rows": meta["rows"],
+                    "sessions": meta["sessions"], "requests": meta["requests"], "split": o.split,
+                    "pxtr": "stale estimate (data.pxtr=estimate)" if o.pxtr == "estimate" else "log"},
+        )
+        log.info("video_log: %s rows, %s sessions, requests %s (prepared in %s)", meta["rows"], meta["sessions"],
+                 meta["requests"], self.shards.folder)
+
+    def _split(self, split: str) -> str:
+        return "test" if split == "val" and self.shards.count("val") == 0 else split
+
+    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        data = StreamingRequests(self.shards, self._split(split), self.batch_size, shuffle=shuffle, seed=self.seed)
+        return DataLoader(data, batch_size=None, num_workers=self.num_workers)
+
+    def split_arrays(self, split: str, limit: int | None = None) -> dict[str, np.ndarray]:
+        """The encoded requests of ``split`` in prepared order (for tests, parity and rankers)."""
+        return self.shards.gather(self._split(split), limit)
+
+    def parity_samples(self, n: int, seed: int = 0) -> list[dict[str, np.ndarray]]:
+        assert self.spec is not None, "call setup() first"
+        test = self.split_arrays("test", limit=max(4 * n, 256))
+        rows = np.random.default_rng(seed).choice(len(test["cand_mask"]), size=n, replace=n > len(test["cand_mask"]))
+        return [{k: test[k][r : r + 1] for k in self.spec.input_names} for r in rows]
+
+    def ranking_requests(self) -> Iterator[RankingRequest]:
+        """The first ``rank_eval_requests`` test requests with their logged labels (a log has no
+        ground truth; shown slots carry labels, slots only sent do not)."""
+        assert self.spec is not None, "call setup() first"
+        test = self.split_arrays("test", limit=self.rank_eval_requests)
+        has_labels = "labels" in RankingRequest.__dataclass_fields__
+        for i in range(len(test["cand_mask"])):
+            m = int(test["cand_mask"][i].sum())
+            extra = {"labels": test["labels"][i, :m], "labelled": test["exposed"][i, :m] > 0.5} if has_labels else {}
+            yield RankingRequest(inputs={k: torch.from_numpy(test[k][i : i + 1]) for k in self.spec.input_names},
+                                 true_list_reward=None, server_order=np.arange(m), **extra)
+
+
+def _declare_options(cls: type) -> None:
+    """``cls.__init__``'s signature lists PrepareOptions' fields too (declared once, there), so the
+    registry reports an unknown ``data.*`` key with the full list of options."""
+    own = [p for p in inspect.signature(cls.__init__).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    extra = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default if f.default is not MISSING else None)
+             for f in fields(PrepareOptions) if f.name not in {p.name for p in own} | {"path", "groups", "columns"}]
+    cls.__init__.__signature__ = inspect.Signature(own + extra)
+
+
+_declare_options(VideoLogData)
+
+__all__ = ["VideoLogData"]

@@ -1,0 +1,297 @@
+"""Preparing a feed log for training: out of core, partitioned by user, into memory-mapped shards.
+
+Stages (see README "Bring your own feed logs"):
+
+1. **check and partition** (one streaming Polars pass each, whole log): the first bad row is
+   an error naming file, column and row; then rows go to ``partitions`` Parquet partitions by a
+   hash of ``user_id``, so every session lies in one partition;
+2. **sessions and requests** (per partition): sessions cut by gap unless ``session_id`` is
+   given, requests grouped unless ``request_id`` is given, ``has_next`` derived where absent;
+3. **stale server estimate** (``pxtr=estimate`` only, per partition against all exposures);
+4. **encode** (per partition): ids mapped (:mod:`edgerank.data.video_ids`), rows encoded by the
+   contract (:func:`edgerank.data.video_contract.encode_rows`), one ``.npy`` per tensor;
+5. **split** (sessions only, small): by time (later sessions are the test set) or by session.
+
+Stages 2-4 of one partition depend on nothing but that partition (and, for the estimate, the
+exposures of stage 2), so :func:`prepare_partition` is the unit a Hydra launcher can run as one
+job per partition. The result is cached under ``cache_dir/<key>``, the key hashing the files'
+contents, the options and the contract version; a second run reuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from edgerank.data.video_contract import check_rows, encode_rows
+from edgerank.data.video_features import TASKS
+from edgerank.data.video_ids import IdMap
+from edgerank.data.video_log_read import LogFile, first_problem, id_types, log_files, raw_columns, resolve_columns, typed
+from edgerank.data.video_log_schema import PXTR, rows_from_columns
+from edgerank.errors import ConfigError, DataError
+
+CONTRACT_VERSION = 1  # bump when the encoding of prepared shards changes
+PREPARED = "prepared.json"
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    """Everything that changes the prepared shards (and so the cache key)."""
+
+    path: str
+    columns: dict[str, str] = field(default_factory=dict)
+    ts_unit: str = "s"
+    session_gap_s: float = 1800.0
+    request_size: int = 10
+    effective_view_ratio: float = 0.5
+    pxtr: str = "log"  # "log": the pxtr_* columns; "estimate": the stale estimate
+    stale_seconds: float = 300.0
+    pxtr_smoothing: float = 20.0
+    ids: str = "hash"
+    id_buckets: int = 65536
+    category_buckets: int = 1024
+    max_candidates: int = 50
+    seq_len: int = 20
+    split: str = "time"
+    test_fraction: float = 0.2
+    val_fraction: float = 0.1
+    seed: int = 0
+    partitions: int = 0  # 0: one per rows_per_partition rows
+    rows_per_partition: int = 2_000_000
+    groups: dict[str, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.pxtr not in ("log", "estimate"):
+            raise ConfigError("data.pxtr", f"must be 'log' (the pxtr_* columns) or 'estimate', got {self.pxtr!r}")
+        if self.split not in ("time", "session"):
+            raise ConfigError("data.split", f"must be 'time' or 'session', got {self.split!r}")
+        for name in ("request_size", "id_buckets", "category_buckets", "max_candidates", "seq_len", "rows_per_partition"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"data.{name}", f"must be a positive integer, got {getattr(self, name)}")
+        if int(self.request_size) > int(self.max_candidates):
+            raise ConfigError("data.request_size", f"{self.request_size} exceeds data.max_candidates={self.max_candidates}")
+        if self.session_gap_s <= 0 or self.stale_seconds <= 0:
+            raise ConfigError("data.session_gap_s" if self.session_gap_s <= 0 else "data.stale_seconds", "must be positive")
+        if not 0.0 < self.test_fraction < 1.0 or not 0.0 <= self.val_fraction < 1.0:
+            raise ConfigError("data.test_fraction", "test_fraction must be in (0, 1) and val_fraction in [0, 1)")
+
+    def id_map(self, name: str, dtype: str) -> IdMap:
+        return IdMap(self.ids, self.id_buckets if name == "video_id" else self.category_buckets, dtype)
+
+
+def content_key(files: list[Path], options: PrepareOptions) -> str:
+    """blake2b over the files' bytes, the options and the versions that shape the output."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in files:
+        digest.update(str(path.name).encode())
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 22):
+                digest.update(chunk)
+    settings = {k: v for k, v in asdict(options).items() if k != "path"}
+    digest.update(json.dumps([settings, CONTRACT_VERSION, pl.__version__], sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def check_log(options: PrepareOptions) -> list[LogFile]:
+    """Column checks only (names, renames, feature groups): cheap, before anything is prepared."""
+    return resolve_columns(log_files(options.path), options.columns, options.groups, options.pxtr)
+
+
+def prepare(options: PrepareOptions, cache_dir: str | Path) -> Path:
+    """The prepared folder of ``options`` (cached): checks, partitions, encodes and splits."""
+    files = check_log(options)
+    key = content_key([f.path for f in files], options)
+    final = Path(cache_dir).expanduser() / key
+    if (final / PREPARED).is_file():
+        return final
+    staging = final.parent / f".{key}.{os.getpid()}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        partitions = partition_log(options, files, staging)
+        phases = ("sessions", "encode") if options.pxtr == "estimate" else ("all",)
+        for phase in phases:  # the estimate reads every partition's exposures: sessions first
+            for p in range(partitions):
+                prepare_partition(staging, p, phase)
+        finish(staging)
+        if (final / PREPARED).is_file():  # another process finished first: keep theirs
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            shutil.rmtree(final, ignore_errors=True)
+            staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
+def partition_log(options: PrepareOptions, files: list[LogFile], staging: Path) -> int:
+    """Stage 1: check every row, then write the log partitioned by user; returns the partition count."""
+    types = id_types(files)
+    frame = typed(files, options.ts_unit, options.effective_view_ratio, types)
+    problem = first_problem(frame, list(files[0].columns), files)
+    if problem:
+        raise DataError(problem)
+    rows = frame.select(pl.len()).collect(engine="streaming").item()
+    if rows == 0:
+        raise DataError(f"{options.path}: the log has no rows")
+    shown = frame.select((pl.col("exposed") > 0.5).sum()).collect(engine="streaming").item()
+    if shown == 0:
+        raise DataError(f"{options.path}: no row was shown (exposed=1): nothing to learn from")
+    partitions = int(options.partitions) or max(1, math.ceil(rows / int(options.rows_per_partition)))
+    (raw_columns(frame).with_columns((pl.col("user_id").hash(seed=0) % partitions).cast(pl.Int32).alias("_part"))
+     .sink_parquet(pl.PartitionBy(staging / "raw", key="_part", include_key=False), mkdir=True, engine="streaming"))
+    meta = {"options": asdict(options), "partitions": partitions, "rows": int(rows),
+            "files": [{"path": str(f.path), "columns": f.columns} for f in files],
+            "id_dtypes": {k: "int" if v == pl.Int64 else "str" for k, v in types.items()}}
+    (staging / "meta.json").write_text(json.dumps(meta, indent=1))
+    return partitions
+
+
+def _meta(staging: Path) -> tuple[dict[str, Any], PrepareOptions]:
+    meta = json.loads((staging / "meta.json").read_text())
+    return meta, PrepareOptions(**meta["options"])
+
+
+def prepare_partition(staging: Path, p: int, phase: str = "all") -> None:
+    """Stages 2-4 of partition ``p`` into shard ``p``. ``phase``: ``all``, or with
+    ``pxtr=estimate`` first ``sessions`` for every partition, then ``encode`` for every one."""
+    meta, options = _meta(staging)
+    source = staging / "raw" / f"_part={p}"
+    canon = staging / "canon" / f"part-{p:05d}.parquet"
+    out = staging / "shards" / f"part-{p:05d}"
+    out.mkdir(parents=True, exist_ok=True)
+    if phase in ("all", "sessions"):
+        if not source.is_dir():  # no user hashed here
+            return
+        frame = _check_request_sizes(sessions_and_requests(pl.read_parquet(source / "**" / "*.parquet"), options), options, meta)
+        if phase == "sessions":
+            canon.parent.mkdir(exist_ok=True)
+            frame.write_parquet(canon)
+            return
+    else:
+        if not canon.is_file():
+            return
+        from edgerank.data.video_log_estimate import stale_estimate
+
+        frame = stale_estimate(pl.read_parquet(canon), staging / "canon", options)
+    encode_partition(frame, options, meta, out)
+
+
+def sessions_and_requests(frame: pl.DataFrame, options: PrepareOptions) -> pl.DataFrame:
+    """Sorted rows with ``session``/``request`` (0.. within the partition), ``session_start``,
+    ``has_next`` (derived where absent) and no labels on rows that were not shown."""
+    order = ["_file", "_row"]
+    if "session_id" in frame.columns:
+        frame = frame.with_columns(pl.col("ts").min().over("user_id", "session_id").alias("session_start"))
+        session_key = ["session_start", "session_id"]
+    else:
+        frame = frame.sort(["user_id", "ts", *order])
+        new = (pl.col("user_id") != pl.col("user_id").shift(1)).fill_null(True) | (
+            (pl.col("ts") - pl.col("ts").shift(1)).fill_null(0.0) > float(options.session_gap_s))
+        frame = frame.with_columns(new.cum_sum().alias("_cut"))
+        frame = frame.with_columns(pl.col("ts").min().over("_cut").alias("session_start"))
+        session_key = ["session_start", "_cut"]
+    within = ["position", *order] if "position" in frame.columns else order
+    if "request_id" in frame.columns:
+        frame = frame.with_columns(pl.col("ts").min().over("user_id", *session_key, "request_id").alias("_request_start"))
+        frame = frame.sort(["user_id", *session_key, "_request_start", "request_id", *within])
+    else:
+        frame = frame.sort(["user_id", *session_key, "ts", *within])
+        ordinal = pl.int_range(pl.len()).over("user_id", *session_key)
+        frame = frame.with_columns((ordinal // int(options.request_size)).alias("request_id"))
+    frame = frame.with_columns(
+        pl.struct("user_id", *session_key).rle_id().alias("session"),
+    ).with_columns(pl.struct("session", "request_id").rle_id().alias("request"))
+    shown = pl.col("exposed") > 0.5
+    if "has_next" not in frame.columns:  # another exposure follows in the session
+        later = pl.col("exposed").cum_sum(reverse=True).over("session") - pl.col("exposed")
+        frame = frame.with_columns((shown & (later > 0.5)).cast(pl.Float64).alias("has_next"))
+    # a row only sent carries labels only if the log gives them (a simulator's do)
+    labelled = shown | pl.all_horizontal([pl.col(t).is_not_null() & pl.col(t).is_not_nan() for t in TASKS])
+    frame = frame.with_columns(labelled.alias("labelled")).with_columns(
+        [pl.when(pl.col("labelled")).then(pl.col(t)).otherwise(0.0).alias(t) for t in TASKS])
+    return frame.drop([c for c in ("_cut", "_request_start") if c in frame.columns])
+
+
+def _where(meta: Mapping[str, Any], file_index: int, row: int) -> str:
+    return f"{meta['files'][file_index]['path']} row {row}"
+
+
+def _check_request_sizes(frame: pl.DataFrame, options: PrepareOptions, meta: Mapping[str, Any]) -> pl.DataFrame:
+    sizes = frame.group_by("request", maintain_order=True).agg(pl.len().alias("n"), pl.first("_file"), pl.first("_row"))
+    big = sizes.filter(pl.col("n") > int(options.max_candidates))
+    if big.height:
+        r = big.row(0, named=True)
+        column = "request_id" if "request_id" in meta["files"][0]["columns"] else "rows of one request"
+        raise DataError(f"{_where(meta, r['_file'], r['_row'])}: column '{column}': a request of {r['n']} candidates, "
+                        f"more than data.max_candidates={options.max_candidates} (candidates are never dropped; raise it)")
+    return frame
+
+
+def encode_partition(frame: pl.DataFrame, options: PrepareOptions, meta: Mapping[str, Any], out: Path) -> None:
+    """Stage 4: ids mapped, rows checked and encoded by the contract, one ``.npy`` per tensor."""
+    columns = {c: frame[c].to_numpy() for c in frame.columns if c not in ("user_id", "session_id")}
+    where = lambda i: _where(meta, int(columns["_file"][i]), int(columns["_row"][i]))  # noqa: E731
+    for name in ("video_id", "category"):
+        if name not in columns:
+            continue
+        id_map = options.id_map(name, meta["id_dtypes"].get(name, "int"))
+        columns[name] = id_map.apply(columns[name])
+        bad = np.flatnonzero(~id_map.known(columns[name]))
+        if len(bad):
+            raise DataError(f"{where(int(bad[0]))}: column '{name}' id {frame[name][int(bad[0])]} is outside 0..{id_map.size - 1} "
+                            f"(data.ids=identity; use data.ids=hash for ids of any type)")
+    rows = rows_from_columns(columns)
+    check_rows(rows, where)
+    arrays = encode_rows(rows, options.max_candidates, options.seq_len)
+    first = arrays.pop("request_row")
+    for name, values in arrays.items():
+        np.save(out / f"{name}.npy", values)
+    sessions = frame[first].select("user_id", "session_start", "session").group_by("session", maintain_order=True).agg(pl.first("user_id"), pl.first("session_start"), pl.len().alias("requests"))
+    sessions.write_parquet(out / "sessions.parquet")
+
+
+def finish(staging: Path) -> None:
+    """Stage 5: the split of every request (by its session), and the prepared manifest."""
+    meta, options = _meta(staging)
+    parts = [staging / "shards" / f"part-{p:05d}" for p in range(meta["partitions"])]
+    tables = [pl.read_parquet(d / "sessions.parquet").with_columns(pl.lit(i).alias("part"))
+              for i, d in enumerate(parts) if (d / "sessions.parquet").is_file()]
+    sessions = pl.concat(tables)
+    by = ["user_id", "session_start"] if options.split == "session" else ["session_start", "user_id"]
+    sessions = sessions.sort(by).with_row_index("global")
+    n = sessions.height
+    codes = np.zeros(n, np.int8)  # 0 train, 1 val, 2 test, in the order sorted above
+    if options.split == "session":
+        order = np.random.default_rng(options.seed).permutation(n)
+    else:  # the latest sessions are the test set, the ones before them validation
+        order = np.arange(n)[::-1]
+    n_test = max(1, round(n * options.test_fraction))
+    n_val = max(1, round((n - n_test) * options.val_fraction)) if options.val_fraction > 0 else 0
+    codes[order[:n_test]], codes[order[n_test : n_test + n_val]] = 2, 1
+    sessions = sessions.with_columns(pl.Series("split", codes[sessions["global"].to_numpy()]))
+    counts = {s: 0 for s in SPLITS}
+    for i, d in enumerate(parts):
+        if not (d / "sessions.parquet").is_file():
+            continue
+        table = sessions.filter(pl.col("part") == i).sort("session")
+        split = np.repeat(table["split"].to_numpy(), table["requests"].to_numpy()).astype(np.int8)
+        np.save(d / "split.npy", split)
+        for code, name in enumerate(SPLITS):
+            counts[name] += int((split == code).sum())
+    for work in ("raw", "canon"):
+        shutil.rmtree(staging / work, ignore_errors=True)
+    meta.update(sessions=n, requests=counts, shards=[d.name for d in parts if (d / "split.npy").is_file()])
+    (staging / PREPARED).write_text(json.dumps(meta, indent=1))
