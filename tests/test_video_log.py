@@ -1,0 +1,191 @@
+"""``data=video_log``: a simulator log read back gives the synthetic tensors; splits, ids, caching,
+the stale estimate; and bad logs are errors naming file, column and row (exit 2) before training."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from conftest import run_cli
+from edgerank.data.video import VideoSyntheticData
+from edgerank.data.video_ids import IdMap
+from edgerank.data.video_log import VideoLogData
+from edgerank.errors import DataError
+from edgerank.simulate import main as simulate_main
+
+WORLD = dict(num_videos=300, num_categories=12)
+SHAPES = dict(max_candidates=50, seq_len=8)
+
+
+@pytest.fixture(scope="module")
+def sim_log(tmp_path_factory):
+    path = tmp_path_factory.mktemp("simlog") / "sim_log.parquet"
+    assert simulate_main([str(path), "--sessions", "60", "--seed", "3", "--set", "num_videos=300"]) == 0
+    return path
+
+
+def log_data(path, tmp_path, **options):
+    return VideoLogData(path=str(path), cache_dir=str(tmp_path / "cache"), **{**SHAPES, **options})
+
+
+def test_simulator_log_read_back_gives_exactly_the_synthetic_tensors(sim_log, tmp_path):
+    synthetic = VideoSyntheticData(num_users=20, seed=3, **WORLD, **SHAPES)
+    synthetic.setup()
+    logged = log_data(sim_log, tmp_path, ids="identity", id_buckets=300, category_buckets=12, split="session", seed=3)
+    logged.setup()
+    for split in ("train", "val", "test"):
+        want = {k: v.numpy() for k, v in synthetic._splits[split].tensors.items()}
+        got = logged.split_arrays(split)
+        assert set(got) == set(want) and len(got["cand_mask"]) == len(want["cand_mask"]) > 0
+        for name in want:
+            assert got[name].dtype == want[name].dtype, name
+            np.testing.assert_array_equal(got[name], want[name], err_msg=f"{split}/{name}")
+    assert logged.spec.manifest_fields()["ids"]["video_id"] == {"kind": "identity", "size": 300, "dtype": "int"}
+
+
+def test_time_split_puts_the_latest_sessions_in_test_and_a_second_run_reuses_the_shards(sim_log, tmp_path):
+    data = log_data(sim_log, tmp_path)
+    data.setup()
+    meta = data.shards.meta
+    assert meta["options"]["split"] == "time" and meta["sessions"] == 60
+    sessions = pl.concat(pl.read_parquet(d / "sessions.parquet") for d in data.shards.dirs)
+    split = np.concatenate(data.shards.splits)
+    starts = np.repeat(sessions["session_start"].to_numpy(), sessions["requests"].to_numpy())
+    assert starts[split == 2].min() >= starts[split != 2].max()  # the test set is later than all else
+    assert round(60 * 0.2) == len(np.unique(starts[split == 2]))
+    again = log_data(sim_log, tmp_path)
+    again.setup()
+    assert again.shards.folder == data.shards.folder
+    (data.shards.folder / "prepared.json").write_text(json.dumps({**meta, "sessions": -1}))  # a reused cache is not rebuilt
+    third = log_data(sim_log, tmp_path)
+    third.setup()
+    assert third.shards.meta["sessions"] == -1
+    other = log_data(sim_log, tmp_path, seq_len=4)  # another option: another preparation
+    other.setup()
+    assert other.shards.folder != data.shards.folder
+
+
+def test_hashed_ids_are_stable_bounded_and_typed():
+    ids = IdMap("hash", 1000)
+    values = np.array([0, 17, 2**40 + 5, -3], dtype=np.int64)
+    assert ids.apply(values).tolist() == ids.apply(values).tolist()
+    assert ids.apply(values).min() >= 0 and ids.apply(values).max() < 1000
+    text = IdMap("hash", 1000, "str")
+    assert text.apply(np.array(["a", "17"])).tolist() == [text.apply(np.array(["a"]))[0], text.apply(np.array([text.event_id(17)]))[0]]
+    # the declared function, spelled out: splitmix64 of the int, and of BLAKE2b-64 of the text
+    import hashlib
+
+    def mix(z):
+        m = (1 << 64) - 1
+        z = (z + 0x9E3779B97F4A7C15) & m
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+        return z ^ (z >> 31)
+
+    assert ids.apply(np.array([2**40 + 5]))[0] == mix(2**40 + 5) % 1000
+    assert ids.apply(np.array([-3]))[0] == mix((1 << 64) - 3) % 1000
+    digest = int.from_bytes(hashlib.blake2b(b"a", digest_size=8).digest(), "little")
+    assert text.apply(np.array(["a"]))[0] == mix(digest) % 1000
+
+
+def _feed(tmp_path, rows, name="feed.csv", **extra):
+    frame = pl.DataFrame(rows)
+    path = tmp_path / name
+    frame.write_csv(path) if name.endswith(".csv") else frame.write_parquet(path)
+    return path
+
+
+def _rows(n=12, **changes):
+    rows = {"user_id": ["u1"] * (n // 2) + ["u2"] * (n - n // 2), "ts": [str(1000 + 10 * i) for i in range(n)],
+            "video_id": [f"v{i % 5}" for i in range(n)], "effective_view": [i % 2 for i in range(n)],
+            "like": [int(i % 3 == 0) for i in range(n)], "category": ["c1"] * n, "duration": [20.0] * n,
+            "network_speed": [3.0] * n, "preload": [0.5] * n, "pxtr_has_next": [0.9] * n,
+            "pxtr_effective_view": [0.4] * n, "pxtr_like": [0.1] * n}
+    rows.update(changes)
+    return rows
+
+
+def test_string_ids_sessions_requests_and_derived_has_next(tmp_path):
+    """Without session/request ids: sessions cut by gap, requests of request_size rows, has_next derived."""
+    ts = [0, 10, 20, 30, 5000, 5010, 0, 10, 20, 30, 40, 50]
+    path = _feed(tmp_path, _rows(ts=[str(1_700_000_000 + t) for t in ts]))
+    data = log_data(path, tmp_path, request_size=2, val_fraction=0.0, test_fraction=0.3)
+    data.setup()
+    meta = data.shards.meta
+    assert meta["sessions"] == 3 and sum(meta["requests"].values()) == 2 + 1 + 3
+    arrays = {k: np.concatenate([data.split_arrays(s)[k] for s in ("train", "test")]) for k in ("cand_mask", "labels", "seq_mask")}
+    assert arrays["cand_mask"].sum() == 12
+    # has_next: 1 on every shown row but the last of its session (3 sessions -> 3 zeros)
+    assert arrays["labels"][..., 0].sum() == 12 - 3
+    assert meta["id_dtypes"]["video_id"] == "str" and data.spec.manifest_fields()["ids"]["video_id"]["kind"] == "hash"
+
+
+def test_pxtr_estimate_is_stale_and_leak_free(tmp_path):
+    """The estimate for a request only counts exposures older than stale_seconds before it."""
+    n = 8
+    rows = _rows(n, user_id=[f"u{i}" for i in range(n)], video_id=["v"] * n, like=[1] * n,
+                 ts=[str(1_700_000_000 + 100 * i) for i in range(n)])
+    for p in ("pxtr_has_next", "pxtr_effective_view", "pxtr_like"):
+        del rows[p]
+    path = _feed(tmp_path, rows)
+    data = log_data(path, tmp_path, pxtr="estimate", stale_seconds=150.0, pxtr_smoothing=1.0, request_size=1,
+                    split="session", test_fraction=0.5, val_fraction=0.0)
+    data.setup()
+    got = np.concatenate([data.split_arrays(s)["cand_pxtr"][:, 0, 2] for s in ("train", "test")])
+    # user i's request at t=100 i sees the likes of exposures strictly before 100 i - 150: i - 1 of them for i >= 2
+    expected = []
+    for i in range(n):
+        seen = max(0, i - 1) if i >= 2 else 0
+        rate = (seen + 0.5) / (seen + 1)
+        expected.append((seen + 1.0 * rate) / (seen + 1.0))
+    assert sorted(np.round(got, 5)) == sorted(np.round(np.array(expected, np.float32), 5))
+    assert data.spec.manifest_fields()["data_source"]["pxtr"].startswith("stale estimate")
+
+
+@pytest.mark.parametrize(
+    "changes, options, message",
+    [
+        ({"ts": None}, {}, "no column 'ts'"),
+        ({"ts": ["1000"] * 5 + ["soon"] + ["1001"] * 6}, {}, "row 6: column 'ts' is empty or does not parse"),
+        ({"like": [1, 0, 1, None, 0, 0, 1, 0, 1, 0, 0, 0]}, {}, "row 4: column 'like' is NaN/empty on a shown row"),
+        ({"network_speed": None}, {}, "features.csf needs column 'network_speed'; switch the group off with features.csf=false"),
+        ({"exposed": [0] * 12}, {}, "no row was shown"),
+        ({"session_id": [1] * 12, "request_id": [7] * 12}, {"max_candidates": 5, "request_size": 5}, "row 1: column 'request_id': a request of 6 candidates, more than data.max_candidates=5"),
+        ({"long_view": [0] * 12, "effective_view": None}, {"columns": {"effective_view": "watched"}}, "no column 'effective_view' (data.columns.effective_view='watched'"),
+    ],
+)
+def test_bad_logs_are_errors_naming_file_column_and_row(tmp_path, changes, options, message):
+    rows = _rows()
+    for key, value in changes.items():
+        if value is None:
+            rows.pop(key)
+        else:
+            rows[key] = value
+    path = _feed(tmp_path, rows)
+    with pytest.raises(DataError) as error:
+        log_data(path, tmp_path, **options).setup()
+    assert message in str(error.value) and (str(path) in str(error.value) or "features." in message)
+    assert not list((tmp_path / "cache").glob("*/prepared.json")) if (tmp_path / "cache").exists() else True
+
+
+def test_renamed_columns_and_an_empty_log(tmp_path):
+    rows = _rows()
+    rows["long_view"] = rows.pop("effective_view")
+    data = log_data(_feed(tmp_path, rows, "feed.parquet"), tmp_path, columns={"effective_view": "long_view"})
+    data.setup()
+    assert sum(data.shards.meta["requests"].values()) > 0
+    empty = _feed(tmp_path, {k: [] for k in _rows()}, "empty.parquet")
+    with pytest.raises(DataError, match="empty.parquet: the log has no rows"):
+        log_data(empty, tmp_path).setup()
+
+
+def test_a_bad_log_exits_2_before_training(tmp_path):
+    path = _feed(tmp_path, _rows(ts=["1000"] * 5 + ["soon"] + ["1001"] * 6))
+    result = run_cli(["+experiment=video_rerank", "data=video_log", f"data.path={path}", f"data.cache_dir={tmp_path / 'c'}",
+                      f"hydra.run.dir={tmp_path / 'run'}", "logger=none"], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"{path} row 6: column 'ts' is empty or does not parse as a number (value 'soon')" in result.stderr
+    assert not (tmp_path / "run" / "checkpoints").exists() and not (tmp_path / "run" / "artifact").exists()
