@@ -29,13 +29,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from edgerank.data.video_log import VideoLogData, _declare_options
+from edgerank.data.video_log import VideoLogData
 from edgerank.errors import DataError
 from edgerank.registry import register_data
 
@@ -116,10 +114,4 @@ class KuaiRandData(VideoLogData):
     def log_path(self, path: str, cache_dir: str) -> Path:
         return to_feed_log(Path(path).expanduser(), Path(cache_dir).expanduser() / "sources")
 
-    def __init__(self, path: str, columns: Mapping[str, str] | None = None, **options: Any) -> None:
-        if columns:
-            raise DataError("data.columns: data=kuairand maps KuaiRand's fixed layout itself; use data=video_log to rename")
-        super().__init__(path, **options)
-
-
-_declare_options(KuaiRandData)
+    renames = False  # KuaiRand's layout is fixed; the mapping above is the preset

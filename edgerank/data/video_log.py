@@ -38,6 +38,8 @@ DEFAULT_CACHE = "~/.cache/edgerank/video_log"
 class VideoLogData(SplitDataModule):
     """Options of :class:`~edgerank.data.video_log_prepare.PrepareOptions`, plus loading ones."""
 
+    renames = True  # whether data.columns may rename (a preset of a fixed layout says no)
+
     def __init__(
         self,
         path: str,
@@ -54,6 +56,8 @@ class VideoLogData(SplitDataModule):
         if not path:
             raise ConfigError("path", "set data.path to your log file or folder")
         self.groups = self.source_groups(check_groups(features))
+        if columns and not self.renames:
+            raise ConfigError("columns", f"{type(self).__name__} reads a fixed published layout; use data=video_log to rename columns")
         self.options = PrepareOptions(path=str(self.log_path(path, cache_dir)), columns=dict(columns or {}),
                                       groups=dict(self.groups), seed=int(seed), **options)
         for name, value in (("batch_size", batch_size), ("rank_eval_requests", rank_eval_requests)):
