@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from edgerank.data.video_features import TASKS, encode_gathered
+from edgerank.data.video_features import TASKS, encode_gathered, with_padding_row
 from edgerank.errors import DataError
 
 T = len(TASKS)
@@ -47,8 +47,6 @@ ROW_FIELDS: dict[str, tuple[str, bool]] = {
 }
 # "labelled": the row's labels were logged (default: all rows; a row only sent may carry none)
 OPTIONAL_FIELDS = {"true_prob": ("float32", True), "labelled": ("bool", False)}
-CANDIDATE_RAW = ("video_id", "category", "duration", "preload", "pxtr", "labels")
-SEQUENCE_RAW = ("video_id", "category", "duration", "pxtr", "labels")
 
 
 def as_rows(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -108,9 +106,9 @@ def encode_rows(
     start, count = starts[picked], counts[picked]
     slot = np.arange(m_max)
     cand_mask = slot[None, :] < count[:, None]
-    cand_index = np.where(cand_mask, start[:, None] + slot[None, :], 0)
-    cand = {name: rows[name][cand_index] for name in CANDIDATE_RAW}
-    cand["network_speed"] = np.broadcast_to(rows["network_speed"][start][:, None], cand_mask.shape)
+    padding = len(rows["ts"])  # the index of a padded slot (see encode_gathered)
+    cand_index = np.where(cand_mask, start[:, None] + slot[None, :], padding)
+    cand = {"network_speed": np.broadcast_to(rows["network_speed"][start][:, None], cand_mask.shape)}
     request_ts = np.minimum.reduceat(rows["ts"], starts)[picked]
 
     # the watched sequence: the session's exposures before the request, the most recent L
@@ -120,19 +118,18 @@ def encode_rows(
     j = np.arange(l_max)
     seq_mask = j[None, :] < k[:, None]
     exposure = np.where(seq_mask, n_before[:, None] - k[:, None] + j[None, :], 0)  # global exposure index
-    seq_index = exposed_rows[exposure] if len(exposed_rows) else np.zeros_like(exposure)
-    seq = {name: rows[name][seq_index] for name in SEQUENCE_RAW}
-    seq["time_gap"] = np.maximum(request_ts[:, None] - rows["ts"][seq_index], 0.0)
-    seq["pos_gap"] = (n_before[:, None] - exposure).astype(np.float64)
+    seq_index = np.where(seq_mask, exposed_rows[exposure] if len(exposed_rows) else 0, padding)
+    seq = {"time_gap": np.maximum(request_ts[:, None] - np.take(with_padding_row(rows["ts"]), seq_index), 0.0),
+           "pos_gap": (n_before[:, None] - exposure).astype(np.float64)}
 
-    out = encode_gathered(cand, cand_mask, seq, seq_mask)
-    out["labels"] = np.where(cand_mask[..., None], cand["labels"], 0).astype(np.float32)
-    out["exposed"] = (cand_mask & exposed[cand_index]).astype(np.float32)
-    labelled = rows["labelled"][cand_index] if "labelled" in rows else True
-    out["label_mask"] = (cand_mask & labelled).astype(np.float32)
+    out = encode_gathered(cand, cand_mask, seq, seq_mask, rows, cand_index, seq_index)
+    out["labels"] = np.take(with_padding_row(rows["labels"]), cand_index, axis=0)
+    out["exposed"] = np.take(with_padding_row(exposed), cand_index).astype(np.float32)
+    labelled = np.take(with_padding_row(rows["labelled"]), cand_index) if "labelled" in rows else cand_mask
+    out["label_mask"] = labelled.astype(np.float32)
     out["request_row"] = start
     if "true_prob" in rows:
-        out["true_prob"] = np.where(cand_mask[..., None], rows["true_prob"][cand_index], 0).astype(np.float32)
+        out["true_prob"] = np.take(with_padding_row(rows["true_prob"]), cand_index, axis=0)
     return out
 
 

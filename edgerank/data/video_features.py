@@ -114,25 +114,48 @@ def input_names(groups: Mapping[str, bool]) -> list[str]:
 
 
 def encode_gathered(
-    cand: Mapping[str, np.ndarray], cand_mask: np.ndarray, seq: Mapping[str, np.ndarray], seq_mask: np.ndarray
+    cand: Mapping[str, np.ndarray],
+    cand_mask: np.ndarray,
+    seq: Mapping[str, np.ndarray],
+    seq_mask: np.ndarray,
+    rows: Mapping[str, np.ndarray] | None = None,
+    cand_index: np.ndarray | None = None,
+    seq_index: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every input of :data:`INPUTS`, by its declaration, from raw fields already gathered per slot.
+    """Every input of :data:`INPUTS`, by its declaration, from raw fields gathered per slot.
 
     ``cand[raw]`` is ``[R, M]`` (``[R, M, T]`` per task) and ``seq[raw]`` ``[R, L(, T)]`` in raw
-    units; padded slots (mask 0) may hold anything and come out 0.
+    units. A raw field found in neither is read from ``rows[raw]`` (one value per log row),
+    transformed once per row and gathered by ``cand_index``/``seq_index`` (the same numbers:
+    the transforms are element-wise), where index ``len(rows)`` is a padded slot. Padded slots
+    (mask 0) may hold anything and come out 0.
     """
     out: dict[str, np.ndarray] = {}
+    per_row: dict[tuple[str, str, str], np.ndarray] = {}
     for d in INPUTS:
+        gathered, index = (cand, cand_index) if d.side == "cand" else (seq, seq_index)
         mask = (cand_mask if d.side == "cand" else seq_mask) > 0
         if d.fn == "mask":
             out[d.name] = mask.astype(d.dtype)
             continue
-        raw = np.asarray((cand if d.side == "cand" else seq)[d.raw])
-        keep = mask if raw.ndim == mask.ndim else mask[..., None]
         neutral = 1 if d.fn == "log" else 0  # what padded slots are transformed from
-        value = TRANSFORMS[d.fn](np.where(keep, raw, neutral))
-        out[d.name] = np.where(keep, value, 0).astype(d.dtype)
+        if d.raw in gathered:
+            raw = np.asarray(gathered[d.raw])
+            keep = mask if raw.ndim == mask.ndim else mask[..., None]
+            value = TRANSFORMS[d.fn](np.where(keep, raw, neutral)).astype(d.dtype)
+        else:
+            key = (d.raw, d.fn, d.dtype)
+            if key not in per_row:
+                per_row[key] = with_padding_row(np.asarray(TRANSFORMS[d.fn](np.asarray(rows[d.raw]))).astype(d.dtype))
+            out[d.name] = np.take(per_row[key], index, axis=0)  # the padding row is 0
+            continue
+        out[d.name] = np.where(keep, value, np.zeros((), d.dtype))
     return out
+
+
+def with_padding_row(values: np.ndarray) -> np.ndarray:
+    """``values`` plus one trailing row of zeros: what a padded slot's index points to."""
+    return np.concatenate([values, np.zeros((1, *values.shape[1:]), values.dtype)])
 
 
 # fields of a request as :class:`~edgerank.data.video_simulator.Request` gives them (one name per input)

@@ -36,7 +36,7 @@ import polars as pl
 from edgerank.data.video_contract import check_rows, encode_rows
 from edgerank.data.video_features import TASKS
 from edgerank.data.video_ids import IdMap
-from edgerank.data.video_log_read import LogFile, first_problem, id_types, log_files, raw_columns, resolve_columns, typed
+from edgerank.data.video_log_read import LogFile, id_types, log_files, resolve_columns, scan_log, typed
 from edgerank.data.video_log_schema import PXTR, rows_from_columns
 from edgerank.errors import ConfigError, DataError
 
@@ -140,18 +140,17 @@ def partition_log(options: PrepareOptions, files: list[LogFile], staging: Path) 
     """Stage 1: check every row, then write the log partitioned by user; returns the partition count."""
     types = id_types(files)
     frame = typed(files, options.ts_unit, options.effective_view_ratio, types)
-    problem = first_problem(frame, list(files[0].columns), files)
+    problem, rows, shown = scan_log(frame, list(files[0].columns), files)
     if problem:
         raise DataError(problem)
-    rows = frame.select(pl.len()).collect(engine="streaming").item()
     if rows == 0:
         raise DataError(f"{options.path}: the log has no rows")
-    shown = frame.select((pl.col("exposed") > 0.5).sum()).collect(engine="streaming").item()
     if shown == 0:
         raise DataError(f"{options.path}: no row was shown (exposed=1): nothing to learn from")
     partitions = int(options.partitions) or max(1, math.ceil(rows / int(options.rows_per_partition)))
-    (raw_columns(frame).with_columns((pl.col("user_id").hash(seed=0) % partitions).cast(pl.Int32).alias("_part"))
-     .sink_parquet(pl.PartitionBy(staging / "raw", key="_part", include_key=False), mkdir=True, engine="streaming"))
+    (frame.with_columns((pl.col("user_id").hash(seed=0) % partitions).cast(pl.Int32).alias("_part"))
+     .sink_parquet(pl.PartitionBy(staging / "raw", key="_part", include_key=False), compression="lz4", mkdir=True,
+                   engine="streaming"))
     meta = {"options": asdict(options), "partitions": partitions, "rows": int(rows),
             "files": [{"path": str(f.path), "columns": f.columns} for f in files],
             "id_dtypes": {k: "int" if v == pl.Int64 else "str" for k, v in types.items()}}

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from edgerank.data.video_features import TASKS
-from edgerank.data.video_log_schema import BY_NAME, COLUMNS, GROUP_NEEDS, PXTR, REQUIRED, TRUTH
+from edgerank.data.video_log_schema import BY_NAME, GROUP_NEEDS, PXTR, REQUIRED, TRUTH
 from edgerank.errors import ConfigError, DataError
 
 SUFFIXES = {".csv": ",", ".tsv": "\t", ".parquet": None}
@@ -78,8 +78,6 @@ def resolve_columns(
             source = renames.get(name, name)
             if source in names:
                 present[name] = source
-        if "effective_view" not in present and "watch_seconds" in present and "duration" in present:
-            pass  # derived from watch_seconds
         missing = [n for n in REQUIRED if n not in present and not (n == "effective_view" and _derives_view(present))]
         if missing:
             name = missing[0]
@@ -117,12 +115,8 @@ def typed(files: Sequence[LogFile], ts_unit: str, effective_view_ratio: float, i
         frame = f.scan().with_row_index("_row", offset=1).with_columns(pl.lit(index, pl.Int32).alias("_file"))
         casts = []
         for name in f.columns:
-            if name in FLOATS:
+            if name in FLOATS or name in LABELS or name == "exposed":
                 casts.append(pl.col(name).cast(pl.Float64, strict=False).alias(name))
-                casts.append(pl.col(name).cast(pl.String).alias(f"_raw_{name}"))
-            elif name in LABELS or name == "exposed":
-                casts.append(pl.col(name).cast(pl.Float64, strict=False).alias(name))
-                casts.append(pl.col(name).cast(pl.String).alias(f"_raw_{name}"))
             else:  # ids: integers where every file's values are integers, else text
                 casts.append(pl.col(name).cast(id_types.get(name, pl.String), strict=False).alias(name))
         frames.append(frame.with_columns(casts))
@@ -132,11 +126,9 @@ def typed(files: Sequence[LogFile], ts_unit: str, effective_view_ratio: float, i
     names = set(files[0].columns)
     if "effective_view" not in names:
         frame = frame.with_columns(
-            (pl.col("watch_seconds") >= effective_view_ratio * pl.col("duration")).cast(pl.Float64).alias("effective_view"),
-            pl.lit("derived").alias("_raw_effective_view"),
-        )
+            (pl.col("watch_seconds") >= effective_view_ratio * pl.col("duration")).cast(pl.Float64).alias("effective_view"))
     if "exposed" not in names:
-        frame = frame.with_columns(pl.lit(1.0).alias("exposed"), pl.lit("1").alias("_raw_exposed"))
+        frame = frame.with_columns(pl.lit(1.0).alias("exposed"))
     return frame
 
 
@@ -159,16 +151,16 @@ def id_types(files: Sequence[LogFile]) -> dict[str, pl.DataType]:
     return out
 
 
-def first_problem(frame: pl.LazyFrame, names: Sequence[str], files: Sequence[LogFile]) -> str | None:
-    """The first bad row of the whole log, in one streaming pass: ``file row N: column 'c' ...``."""
+def scan_log(frame: pl.LazyFrame, names: Sequence[str], files: Sequence[LogFile]) -> tuple[str | None, int, int]:
+    """One streaming pass over the whole log: the first bad row (``file row N: column 'c' ...``,
+    or None), the number of rows and of shown rows."""
     checks = []
     for name in ("user_id", "video_id", "ts"):
         checks.append((pl.col(name).is_null(), name, "is empty or does not parse as a number" if name == "ts" else "is empty"))
-    if "ts" in names:
-        checks.append((~pl.col("ts").is_finite(), "ts", "is not a finite number"))
+    checks.append((~pl.col("ts").is_finite(), "ts", "is not a finite number"))
+    shown = pl.col("exposed") > 0.5
     for name in LABELS:
         if name in names or name == "effective_view":
-            shown = pl.col("exposed") > 0.5
             checks.append((shown & (pl.col(name).is_null() | pl.col(name).is_nan()), name, "is NaN/empty on a shown row"))
             checks.append((shown & ~pl.col(name).is_in([0.0, 1.0]) & pl.col(name).is_not_null(), name, "must be 0 or 1"))
     checks.append((~pl.col("exposed").is_in([0.0, 1.0]), "exposed", "must be 0 or 1"))
@@ -186,22 +178,21 @@ def first_problem(frame: pl.LazyFrame, names: Sequence[str], files: Sequence[Log
     code = pl.lit(None, pl.Int32)
     for i, (bad, _, _) in reversed(list(enumerate(checks))):
         code = pl.when(bad.fill_null(True)).then(pl.lit(i, pl.Int32)).otherwise(code)
-    raw_of = {n: f"_raw_{n}" if f"_raw_{n}" in frame.collect_schema() else n for n in {c[1] for c in checks}}
-    hit = (frame.with_columns(code.alias("_problem")).filter(pl.col("_problem").is_not_null())
-           .select("_file", "_row", "_problem", *[pl.col(c).cast(pl.String).alias(f"_show_{n}") for n, c in raw_of.items()])
-           .head(1).collect(engine="streaming"))
-    if hit.height == 0:
-        return None
-    row = hit.row(0, named=True)
-    _, name, message = checks[row["_problem"]]
-    f = files[row["_file"]]
-    return (f"{f.path} row {row['_row']}: column '{f.columns.get(name, name)}'"
-            f"{'' if f.columns.get(name, name) == name else f' ({name})'} {message} (value {row[f'_show_{name}']!r})")
+    found = code.is_not_null()
+    summary = frame.select(
+        pl.len().alias("rows"), shown.sum().alias("shown"),
+        pl.col("_file").filter(found).first().alias("file"), pl.col("_row").filter(found).first().alias("row"),
+        code.filter(found).first().alias("code"),
+    ).collect(engine="streaming").row(0, named=True)
+    if summary["code"] is None:
+        return None, int(summary["rows"]), int(summary["shown"] or 0)
+    _, name, message = checks[summary["code"]]
+    f = files[summary["file"]]
+    column = f.columns.get(name, name)
+    value = (f.scan().select(pl.col(name).cast(pl.String)).slice(summary["row"] - 1, 1).collect().item()
+             if name in f.columns else "derived")
+    problem = (f"{f.path} row {summary['row']}: column '{column}'{'' if column == name else f' ({name})'} {message} "
+               f"(value {value!r})")
+    return problem, int(summary["rows"]), int(summary["shown"] or 0)
 
 
-def raw_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
-    return frame.drop([c for c in frame.collect_schema() if c.startswith("_raw_")])
-
-
-def column_names() -> list[str]:
-    return [c.name for c in COLUMNS]
