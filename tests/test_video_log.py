@@ -4,6 +4,7 @@ the stale estimate; and bad logs are errors naming file, column and row (exit 2)
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -189,3 +190,35 @@ def test_a_bad_log_exits_2_before_training(tmp_path):
     assert result.returncode == 2, result.stderr[-2000:]
     assert f"{path} row 6: column 'ts' is empty or does not parse as a number (value 'soon')" in result.stderr
     assert not (tmp_path / "run" / "checkpoints").exists() and not (tmp_path / "run" / "artifact").exists()
+
+
+def test_partitions_run_as_independent_jobs_through_the_joblib_launcher(sim_log, tmp_path):
+    """stage=partition_log, then one joblib job per partition, then stage=finish: the same shards
+    as one process preparing everything, found by a training run's datamodule in the cache."""
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    from edgerank.prepare import run as prepare_stage
+
+    jobs = tmp_path / "jobs"
+    common = ["data=video_log", f"data.path={sim_log}", "data.partitions=2", f"data.cache_dir={jobs}"]
+
+    def stage(*overrides):
+        GlobalHydra.instance().clear()
+        with initialize_config_module(config_module="edgerank.conf", version_base="1.3"):
+            return prepare_stage(compose(config_name="prepare", overrides=[*common, *overrides]))
+
+    assert json.loads(stage("stage=partition_log"))["partitions"] == 2
+    done = run_cli(["-m", *common, "stage=partition", "part=range(0,2)", "hydra/launcher=local_parallel",
+                    f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=tmp_path, module="edgerank.prepare")
+    assert done.returncode == 0, done.stderr[-3000:]
+    published = Path(stage("stage=finish"))
+    by_jobs = VideoLogData(path=str(sim_log), cache_dir=str(jobs), partitions=2)
+    by_jobs.setup()  # a cache hit: the jobs' result
+    assert by_jobs.shards.folder == published and [p.name for p in jobs.iterdir()] == [published.name]
+    at_once = VideoLogData(path=str(sim_log), cache_dir=str(tmp_path / "once"), partitions=2)
+    at_once.setup()
+    assert len(at_once.shards.dirs) == 2
+    for split in ("train", "test"):
+        a, b = by_jobs.split_arrays(split), at_once.split_arrays(split)
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), split

@@ -26,7 +26,7 @@ import math
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,9 @@ class PrepareOptions:
     groups: dict[str, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for f in fields(self):  # 1800 and 1800.0 are one option (and one cache key)
+            if f.type in ("int", "float"):
+                object.__setattr__(self, f.name, (int if f.type == "int" else float)(getattr(self, f.name)))
         if self.pxtr not in ("log", "estimate"):
             raise ConfigError("data.pxtr", f"must be 'log' (the pxtr_* columns) or 'estimate', got {self.pxtr!r}")
         if self.split not in ("time", "session"):
@@ -98,7 +101,7 @@ def content_key(files: list[Path], options: PrepareOptions) -> str:
         with path.open("rb") as handle:
             while chunk := handle.read(1 << 22):
                 digest.update(chunk)
-    settings = {k: v for k, v in asdict(options).items() if k != "path"}
+    settings = {k: v for k, v in asdict(options).items() if k not in ("path", "groups")}  # groups only pick inputs
     digest.update(json.dumps([settings, CONTRACT_VERSION, pl.__version__], sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
@@ -111,33 +114,43 @@ def check_log(options: PrepareOptions) -> list[LogFile]:
 def prepare(options: PrepareOptions, cache_dir: str | Path) -> Path:
     """The prepared folder of ``options`` (cached): checks, partitions, encodes and splits."""
     files = check_log(options)
-    key = content_key([f.path for f in files], options)
-    final = Path(cache_dir).expanduser() / key
+    final = Path(cache_dir).expanduser() / content_key([f.path for f in files], options)
     if (final / PREPARED).is_file():
         return final
-    staging = final.parent / f".{key}.{os.getpid()}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging = final.parent / f".{final.name}.{os.getpid()}.tmp"
     try:
         partitions = partition_log(options, files, staging)
-        phases = ("sessions", "encode") if options.pxtr == "estimate" else ("all",)
-        for phase in phases:  # the estimate reads every partition's exposures: sessions first
+        for phase in phases(options):  # the estimate reads every partition's exposures: sessions first
             for p in range(partitions):
                 prepare_partition(staging, p, phase)
-        finish(staging)
-        if (final / PREPARED).is_file():  # another process finished first: keep theirs
-            shutil.rmtree(staging, ignore_errors=True)
-        else:
-            shutil.rmtree(final, ignore_errors=True)
-            staging.rename(final)
-    except BaseException:
+        return publish(staging, final)
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+
+def phases(options: PrepareOptions) -> tuple[str, ...]:
+    return ("sessions", "encode") if options.pxtr == "estimate" else ("all",)
+
+
+def staging_of(options: PrepareOptions, cache_dir: str | Path) -> tuple[Path, Path]:
+    """(staging, final) folders shared by the jobs of one preparation (``python -m edgerank.prepare``)."""
+    final = Path(cache_dir).expanduser() / content_key([f.path for f in check_log(options)], options)
+    return final.parent / f".{final.name}.staging", final
+
+
+def publish(staging: Path, final: Path) -> Path:
+    """Stage 5 and the move into place (another process that finished first wins)."""
+    finish(staging)
+    if not (final / PREPARED).is_file():
+        shutil.rmtree(final, ignore_errors=True)
+        staging.rename(final)
     return final
 
 
 def partition_log(options: PrepareOptions, files: list[LogFile], staging: Path) -> int:
     """Stage 1: check every row, then write the log partitioned by user; returns the partition count."""
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
     types = id_types(files)
     frame = typed(files, options.ts_unit, options.effective_view_ratio, types)
     problem, rows, shown = scan_log(frame, list(files[0].columns), files)
