@@ -222,3 +222,12 @@ def test_partitions_run_as_independent_jobs_through_the_joblib_launcher(sim_log,
     for split in ("train", "test"):
         a, b = by_jobs.split_arrays(split), at_once.split_arrays(split)
         assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), split
+
+
+def test_readme_schema_table_is_the_declared_one():
+    import edgerank
+    from edgerank.data.video_log_schema import schema_table
+
+    readme = (Path(edgerank.__file__).parent.parent / "README.md").read_text()
+    table = readme.split("<!-- schema-table -->\n")[1].split("\n<!-- /schema-table -->")[0]
+    assert table == schema_table()
