@@ -178,6 +178,12 @@ def test_renamed_columns_and_an_empty_log(tmp_path):
     data = log_data(_feed(tmp_path, rows, "feed.parquet"), tmp_path, columns={"effective_view": "long_view"})
     data.setup()
     assert sum(data.shards.meta["requests"].values()) > 0
+    rows["ts"] = [str(int(t) * 1000) for t in rows["ts"]]  # milliseconds
+    in_ms = log_data(_feed(tmp_path, rows, "feed_ms.csv"), tmp_path, columns={"effective_view": "long_view"}, ts_unit="ms")
+    in_ms.setup()
+    for split in ("train", "test"):
+        a, b = data.split_arrays(split), in_ms.split_arrays(split)
+        assert all(np.array_equal(a[k], b[k]) for k in a), split
     empty = _feed(tmp_path, {k: [] for k in _rows()}, "empty.parquet")
     with pytest.raises(DataError, match="empty.parquet: the log has no rows"):
         log_data(empty, tmp_path).setup()
@@ -231,3 +237,22 @@ def test_readme_schema_table_is_the_declared_one():
     readme = (Path(edgerank.__file__).parent.parent / "README.md").read_text()
     table = readme.split("<!-- schema-table -->\n")[1].split("\n<!-- /schema-table -->")[0]
     assert table == schema_table()
+
+
+def test_the_stream_splits_requests_across_ranks_and_workers_and_reshuffles_per_epoch(sim_log, tmp_path):
+    from edgerank.data.video_stream import StreamingRequests
+
+    data = log_data(sim_log, tmp_path, partitions=3, batch_size=16, num_workers=2, split="session")
+    data.setup()
+    n = data.shards.count("train")
+    stream = StreamingRequests(data.shards, "train", 16, shuffle=True, seed=1)
+    plans = [stream._plan(rank, 2) for rank in (0, 1)]
+    picked = [{(int(s), int(r)) for shard, rows in plan for s, r in zip(shard, rows)} for plan in plans]
+    assert len(plans[0]) == len(plans[1]) and len(picked[0]) == len(picked[1]) == n // 2 and not picked[0] & picked[1]
+    loader = data.train_dataloader()
+    epochs = []
+    for _ in range(2):
+        ids = [tuple(b["cand_id"][:, 0].tolist()) for b in loader]
+        assert sum(len(i) for i in ids) == n  # two workers, every request once
+        epochs.append(ids)
+    assert sorted(sum(map(list, epochs[0]), [])) == sorted(sum(map(list, epochs[1]), [])) and epochs[0] != epochs[1]

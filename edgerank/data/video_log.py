@@ -101,7 +101,8 @@ class VideoLogData(SplitDataModule):
 
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
         data = StreamingRequests(self.shards, self._split(split), self.batch_size, shuffle=shuffle, seed=self.seed)
-        return DataLoader(data, batch_size=None, num_workers=self.num_workers)
+        # persistent workers keep their copy of the dataset, whose epoch (the shuffle) moves on
+        return DataLoader(data, batch_size=None, num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def split_arrays(self, split: str, limit: int | None = None) -> dict[str, np.ndarray]:
         """The encoded requests of ``split`` in prepared order (for tests, parity and rankers)."""
