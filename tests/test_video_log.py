@@ -87,6 +87,8 @@ def test_hashed_ids_are_stable_bounded_and_typed():
         return z ^ (z >> 31)
 
     assert ids.apply(np.array([2**40 + 5]))[0] == mix(2**40 + 5) % 1000
+    mixed = np.array([ids.event_id(v) for v in ("17", 17, "x")], dtype=object)  # an app's events
+    assert ids.apply(mixed).tolist() == [ids.apply(np.array([17]))[0]] * 2 + [text.apply(np.array(["x"]))[0]]
     assert ids.apply(np.array([-3]))[0] == mix((1 << 64) - 3) % 1000
     digest = int.from_bytes(hashlib.blake2b(b"a", digest_size=8).digest(), "little")
     assert text.apply(np.array(["a"]))[0] == mix(digest) % 1000

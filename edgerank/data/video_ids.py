@@ -60,6 +60,14 @@ class IdMap:
             return values.astype(np.int64)
         if values.dtype.kind in "iub":
             return (splitmix64(values.astype(np.int64).view(np.uint64)) % np.uint64(self.size)).astype(np.int64)
+        if values.dtype == object:  # an app's mix: integers hash as integers, anything else as text
+            is_int = np.array([isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values.ravel()])
+            out = np.zeros(values.size, np.int64)
+            if is_int.any():
+                out[is_int] = self.apply(values.ravel()[is_int].astype(np.int64))
+            if (~is_int).any():
+                out[~is_int] = self.apply(values.ravel()[~is_int].astype(str))
+            return out.reshape(values.shape)
         unique, inverse = np.unique(values.astype(str), return_inverse=True)
         hashed = np.array([text_hash64(u) for u in unique], dtype=np.uint64)
         return (splitmix64(hashed) % np.uint64(self.size)).astype(np.int64)[inverse.reshape(values.shape)]
@@ -79,7 +87,12 @@ class IdMap:
         return cls(str(entry["kind"]), int(entry["size"]), str(entry.get("dtype", "int")))
 
     def event_id(self, value: Any) -> Any:
-        """An event's raw id in the log's type (the runtime hashes ``17`` and ``"17"`` alike for a text log)."""
+        """An event's raw id in the log's type, so ``17`` and ``"17"`` get one bucket."""
         if self.kind == "hash" and self.dtype == "str":
             return str(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                return value  # hashed as text (the log had none such: an unseen id, still a bucket)
         return value

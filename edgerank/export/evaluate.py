@@ -80,12 +80,13 @@ def rerank_evaluator(datamodule: Any, graph: Any) -> Evaluator | None:
 
     from edgerank.training.gauc import gauc
 
-    test = datamodule.test_dataloader().dataset.tensors
+    batches = list(datamodule.test_dataloader())  # whatever the loader (in memory, streamed shards)
+    test = {k: torch.cat([b[k] for b in batches]) for k in batches[0]}
     names, n = list(spec.input_names), len(test["cand_mask"])
 
     def evaluate(runner: Runner) -> dict[str, float]:
         outputs = [runner(**{k: test[k][i : i + 1].numpy() for k in names}) for i in range(n)]
-        mask = test["cand_mask"]
+        mask = test.get("label_mask", test["cand_mask"])  # slots with logged labels, as in training
         metrics = {}
         for t, task in enumerate(spec.tasks):
             scores = torch.from_numpy(np.concatenate([o[task] for o in outputs]))

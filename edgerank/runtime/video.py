@@ -381,7 +381,7 @@ class VideoModel:
             looked += len(used)
             ids = np.zeros(len(raw), np.int64)
             try:
-                ids[used] = id_map.apply(np.array([id_map.event_id(v) for v in raw[used]]))
+                ids[used] = id_map.apply(np.array([id_map.event_id(v) for v in raw[used]], dtype=object))
                 bad = used[~id_map.known(ids[used])]
             except (TypeError, ValueError):  # a text id for an integer vocabulary
                 bad = np.array([i for i in used if not isinstance(raw[i], (int, np.integer))])
