@@ -150,3 +150,23 @@ def test_kuairand_layout_trains_through_the_preset(tmp_path):
     assert meta["rows"] == 12 * 40 and meta["options"]["pxtr"] == "estimate" and meta["options"]["groups"]["csf"] is False
     assert meta["id_dtypes"] == {"user_id": "int", "video_id": "int", "category": "str"}
     assert sum(meta["requests"].values()) == 12 * 4  # each user one session (gaps < 30 min), 40 rows in requests of 10
+
+
+@pytest.mark.slow
+def test_video_log_study_command_on_a_tiny_setting(tmp_path):
+    """``python -m edgerank -m +study=video_log`` sweeps both sources and both models (tiny training)."""
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "sim_log.parquet"
+    assert simulate_main([str(log), "--sessions", "6000", "--seed", "0"]) == 0
+    out = tmp_path / "study"
+    env = {**os.environ, "EDGERANK_STUDY_LOG": str(log)}
+    args = ["-m", "+study=video_log", "seed=0", "trainer.max_epochs=1", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+            "logger=none", f"hydra.sweep.dir={out}"]
+    result = subprocess.run([sys.executable, "-m", "edgerank", *args], cwd=tmp_path, capture_output=True, text=True, env=env,
+                            timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = (out / "results.csv").read_text().splitlines()
+    assert len(rows) == 5 and "video_log_source" in rows[0]
