@@ -68,7 +68,7 @@ class PrepareOptions:
     val_fraction: float = 0.1
     seed: int = 0
     partitions: int = 0  # 0: one per rows_per_partition rows
-    rows_per_partition: int = 2_000_000
+    rows_per_partition: int = 1_000_000
     groups: dict[str, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
