@@ -49,8 +49,11 @@ def load_jobs(sweep_dir: Path) -> list[dict[str, Any]]:
 
 
 def swept_keys(rows: Sequence[dict[str, Any]], ignore: Sequence[str]) -> list[str]:
-    """Override keys whose value differs between jobs (the study's factors), minus ``ignore``."""
-    keys = [k for k in rows[0] if "/" not in k and k not in ("job", "status", *ignore)] if rows else []
+    """Override keys whose value differs between jobs (the study's factors), minus ``ignore``.
+
+    Overrides are the text values of a row (metrics are numbers), so a config-group override
+    such as ``study/source@_global_=log`` is a factor too."""
+    keys = [k for k in rows[0] if isinstance(rows[0][k], str) and k not in ("job", "status", *ignore)] if rows else []
     return [k for k in keys if len({str(r.get(k)) for r in rows}) > 1]
 
 
