@@ -163,7 +163,7 @@ def test_video_log_study_command_on_a_tiny_setting(tmp_path):
     assert simulate_main([str(log), "--sessions", "6000", "--seed", "0"]) == 0
     out = tmp_path / "study"
     env = {**os.environ, "EDGERANK_STUDY_LOG": str(log)}
-    args = ["-m", "+study=video_log", "seed=0", "trainer.max_epochs=1", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+    args = ["-m", "+study=video_log", "seed=0", "trainer.max_epochs=1", "+trainer.limit_train_batches=2", "+trainer.limit_val_batches=1",
             "logger=none", f"hydra.sweep.dir={out}"]
     result = subprocess.run([sys.executable, "-m", "edgerank", *args], cwd=tmp_path, capture_output=True, text=True, env=env,
                             timeout=1800)
