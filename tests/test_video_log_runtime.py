@@ -170,3 +170,14 @@ def test_video_log_study_command_on_a_tiny_setting(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     rows = (out / "results.csv").read_text().splitlines()
     assert len(rows) == 5 and "video_log_source" in rows[0]
+
+
+def test_rankers_on_a_log_are_scored_by_the_logged_labels(trained, tmp_path):
+    root, log, _ = trained
+    cfg = compose_config([*SMALL, "+experiment=video_rerank", "data=video_log", f"data.path={log}",
+                          f"data.cache_dir={root / 'cache'}", "model=ta_mmoe_ctx", "ranker=greedy", "trainer.max_epochs=1",
+                          "export.enabled=false", "data.rank_eval_requests=40", *SHAPES], tmp_path)
+    metrics = run(cfg, tmp_path)
+    assert {"rerank/ndcg@10", "rerank/map@10", "rerank/server_ndcg@10"} <= set(metrics)
+    assert "rerank/true_list_reward" not in metrics  # a log has no ground truth
+    assert 0.0 < metrics["rerank/server_ndcg@10"] <= 1.0

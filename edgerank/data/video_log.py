@@ -116,15 +116,14 @@ class VideoLogData(SplitDataModule):
 
     def ranking_requests(self) -> Iterator[RankingRequest]:
         """The first ``rank_eval_requests`` test requests with their logged labels (a log has no
-        ground truth; shown slots carry labels, slots only sent do not)."""
+        ground truth): the labelled slots are the shown ones, and sent ones where the log has labels."""
         assert self.spec is not None, "call setup() first"
         test = self.split_arrays("test", limit=self.rank_eval_requests)
-        has_labels = "labels" in RankingRequest.__dataclass_fields__
         for i in range(len(test["cand_mask"])):
             m = int(test["cand_mask"][i].sum())
-            extra = {"labels": test["labels"][i, :m], "labelled": test["exposed"][i, :m] > 0.5} if has_labels else {}
             yield RankingRequest(inputs={k: torch.from_numpy(test[k][i : i + 1]) for k in self.spec.input_names},
-                                 true_list_reward=None, server_order=np.arange(m), **extra)
+                                 true_list_reward=None, server_order=np.arange(m), labels=test["labels"][i, :m],
+                                 labelled=test["label_mask"][i, :m] > 0.5)
 
 
 def _declare_options(cls: type) -> None:
