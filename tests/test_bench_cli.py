@@ -26,6 +26,20 @@ def check_latency_and_sizes(result: dict) -> None:
     assert result["tflite_p50_us"] > 0 and result["speedup"] == pytest.approx(result["torch_p50_us"] / result["tflite_p50_us"], rel=0.01)
 
 
+def check_floor(result: dict) -> None:
+    """The distance to the floor (edgerank.bench.floor): sane, self-consistent numbers."""
+    assert result["signatures"], result
+    for signature in result["signatures"].values():
+        assert signature["ops"] == sum(signature["op_counts"].values()) > 0
+        assert isinstance(signature["xnnpack_partitions"], int) and 1 <= signature["xnnpack_partitions"] <= signature["ops"]
+        assert signature["macs_per_call"] >= 0  # adaptive step/finish: ListReward bookkeeping, no matmul
+    assert max(s["macs_per_call"] for s in result["signatures"].values()) > 0
+    assert result["peak_gflops"] == result["peak"]["gflops"] > 1  # any CPU of this decade, loaded or not
+    assert result["floor_us"] == pytest.approx(2 * result["macs_per_request"] / (result["peak_gflops"] * 1e3), rel=1e-3, abs=1e-3)
+    assert result["floor_ratio"] == pytest.approx(result["tflite_p50_us"] / result["floor_us"], rel=0.02)
+    assert result["floor_ratio"] > 1  # nothing runs faster than its arithmetic at peak
+
+
 def test_bench_prints_latency_and_size_json(run, tmp_path):
     done = run_cli([str(run.run_dir), "--requests", "60", "--warmup", "5", "--no-memory"], tmp_path, 300, module="edgerank.bench")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -33,6 +47,17 @@ def test_bench_prints_latency_and_size_json(run, tmp_path):
     check_latency_and_sizes(result)
     assert result["request_source"].startswith("held-out parity requests")
     assert result["peak_memory_mb"] == {}
+    check_floor(result)
+    from torch import nn
+
+    from edgerank.export.reference import load_graph
+
+    linears = [m for m in load_graph(run.run_dir).modules() if isinstance(m, nn.Linear)]
+    d, n = linears[0].in_features, linears[-1].out_features
+    assert [(m.in_features, m.out_features) for m in linears] == [(d, 64), (64, 128), (128, n)]
+    # the product MLP by hand: softmax, masking and top-k are no multiply-adds on either side
+    assert result["macs_per_request"] == result["macs_per_request_tflite"] == d * 64 + 64 * 128 + 128 * n
+    assert result["signatures"]["serving_default"]["op_counts"]["FULLY_CONNECTED"] == 3
 
 
 def test_tflite_peak_memory_probe(run):

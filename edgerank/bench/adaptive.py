@@ -18,7 +18,11 @@ import numpy as np
 from edgerank.bench.timing import time_interleaved
 
 
-def adaptive_vs_beam(graph: Any, adaptive_model: Path, requests: Sequence[Mapping[str, np.ndarray]], warmup: int) -> dict[str, Any]:
+def adaptive_vs_beam(
+    graph: Any, adaptive_model: Path, requests: Sequence[Mapping[str, np.ndarray]], warmup: int, peak: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Both p50s in turns; with ``peak`` (:func:`edgerank.bench.floor.peak_gflops`) also the
+    unrolled twin's distance to the floor (``beam_floor``), as the benchmark reports the artifact's."""
     from ai_edge_litert.interpreter import Interpreter
 
     from edgerank.export.convert import to_tflite
@@ -34,6 +38,11 @@ def adaptive_vs_beam(graph: Any, adaptive_model: Path, requests: Sequence[Mappin
         timed = time_interleaved(calls, requests, warmup, rounds=10)  # in turns: both see the same machine
         beam_stats, adaptive_stats = timed["beam"], timed["adaptive"]
         beam_size = beam_path.stat().st_size
+        beam_floor = None
+        if peak is not None:
+            from edgerank.bench.floor import graph_floor
+
+            beam_floor = graph_floor(beam, beam_path, requests, round(beam_stats["p50"] * 1000, 1), peak)
     valid = [int(np.sum(r[ranker.mask_input] > 0.5)) for r in requests]
     adaptive_evals = [int(graph.run_exported(adaptive, r)["evaluations"][0]) for r in requests]
     return {
@@ -45,4 +54,5 @@ def adaptive_vs_beam(graph: Any, adaptive_model: Path, requests: Sequence[Mappin
         "beam_evals_per_request": float(np.mean([beam.evaluations(v) for v in valid])),
         "adaptive_evals_per_request": float(np.mean(adaptive_evals)),
         "beam_size_bytes": beam_size,
+        **({"beam_floor": beam_floor} if beam_floor is not None else {}),
     }

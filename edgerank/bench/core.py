@@ -9,7 +9,9 @@
 - ``torch_over_tflite``: PyTorch eager p50 / float ``.tflite`` p50 per thread count (> 1: the
   ``.tflite`` is faster);
 - size in bytes of each model file (and int8/float ratio);
-- peak memory: each runtime in a fresh subprocess (see :mod:`edgerank.bench.memory`).
+- peak memory: each runtime in a fresh subprocess (see :mod:`edgerank.bench.memory`);
+- distance to the floor: ``signatures`` (ops, XNNPACK partitions, MACs of each), ``macs_per_request``,
+  ``peak_gflops``, ``floor_us``, ``floor_ratio`` (see :mod:`edgerank.bench.floor`).
 
 It is a benchmark, not a test: numbers depend on the machine, which the output records.
 """
@@ -142,10 +144,17 @@ def benchmark(
         if torch_stats:
             result["torch_p50_us"] = round(torch_stats["p50"] * 1000, 1)
             result["speedup"] = round(torch_stats["p50"] / float_stats["1"]["p50"], 3)
+    peak = None
+    if graph is not None:  # distance to the arithmetic floor (see edgerank.bench.floor)
+        from edgerank.bench.floor import dominant_layer, graph_floor, peak_gflops
+
+        peak = peak_gflops(dominant_layer([found["float32"] / MODEL_FILE]))
+        result["peak"] = peak
+        result.update(graph_floor(graph, found["float32"] / MODEL_FILE, requests, result.get("tflite_p50_us"), peak))
     if graph is not None and hasattr(graph, "signatures") and hasattr(graph, "ranker"):
         from edgerank.bench.adaptive import adaptive_vs_beam
 
-        result["adaptive_vs_beam"] = adaptive_vs_beam(graph, found["float32"] / MODEL_FILE, requests, warmup)
+        result["adaptive_vs_beam"] = adaptive_vs_beam(graph, found["float32"] / MODEL_FILE, requests, warmup, peak)
 
     if peers is not None:  # --peers: the same graph on ONNX Runtime and ExecuTorch, same requests, 1 thread
         from edgerank.bench.peers import run_peers
