@@ -19,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.plugins import Plugins
 from hydra.errors import HydraException, MissingConfigException
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
 from edgerank.errors import ConfigError, EdgeRankError, did_you_mean
@@ -84,8 +84,11 @@ def job(cfg: DictConfig) -> float | None:
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
     hydra_cfg = HydraConfig.get()
+    from edgerank.training.threads import parallel_jobs
+
+    jobs = parallel_jobs(OmegaConf.to_container(hydra_cfg.launcher, resolve=True)) if hydra_cfg.mode == RunMode.MULTIRUN else 1
     try:
-        metrics = run(cfg, hydra_cfg.runtime.output_dir)
+        metrics = run(cfg, hydra_cfg.runtime.output_dir, parallel_jobs=jobs)
     except EdgeRankError as exc:
         if hydra_cfg.mode == RunMode.MULTIRUN:
             log.error("job %s failed: %s", hydra_cfg.job.num, exc)

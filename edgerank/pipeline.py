@@ -63,14 +63,19 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> None:
     os.replace(temp, path)
 
 
-def run(cfg: DictConfig, output_dir: str | Path) -> dict[str, float]:
-    """Train, test and (if ``export.enabled``) export; returns the flat metrics dict."""
+def run(cfg: DictConfig, output_dir: str | Path, parallel_jobs: int = 1) -> dict[str, float]:
+    """Train, test and (if ``export.enabled``) export; returns the flat metrics dict.
+
+    ``parallel_jobs``: jobs sharing this machine's cores (a parallel launcher's), for ``threads=auto``."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     registry = load_plugins()
     check_plugins(cfg, registry)
     check_job(cfg)
     export_cfg = check_export_options(plain(cfg, "export"))
+    from edgerank.training.threads import apply_threads
+
+    apply_threads(cfg.get("threads", "auto"), parallel_jobs)
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     datamodule = registry.build("data", plain(cfg, "data"))

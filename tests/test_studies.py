@@ -64,6 +64,10 @@ def test_optuna_search_with_parallel_local_launcher(tmp_path):
     assert best["best_value"] == pytest.approx(max(trials))
     assert set(best["best_params"]) == {"optimizer.lr", "model.hidden", "data.batch_size"}
     assert "Joblib.Parallel(n_jobs=2" in result.stderr + result.stdout
+    from edgerank.training.threads import cores
+
+    for i in range(2):  # threads=auto: each of the 2 parallel jobs got its share of the cores, in torch
+        assert f"intra-op threads: {max(1, cores() // 2)} (threads=auto, 2 parallel job(s)" in (sweep / str(i) / "cli.log").read_text()
 
 
 VIDEO_TINY = [
