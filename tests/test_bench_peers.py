@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import numpy as np
 import pytest
 
 from appside_fixtures import tiny_run
@@ -111,3 +112,25 @@ def test_app_loop_ranker_runs_on_every_peer():
         if block[name].get("converted"):
             assert block[name]["export"]["signatures"] == ["prepare", "step", "finish"]
             assert block[name]["accuracy"]["passed"], block[name]["accuracy"]
+
+
+def _ranking(order, gains, margin):
+    return {"ranked": np.array([order], np.int32), "gains": np.array([gains], np.float32), "margin": np.array([margin], np.float32)}
+
+
+@pytest.mark.parametrize("margin, verdict", [(1e-7, "near_ties"), (0.1, "divergent")])
+def test_peer_lists_are_judged_by_the_parity_tie_margin_rule(margin, verdict):
+    """A list that differs where PyTorch's own top-k margin was below float error is a near tie,
+    as in export parity (its later gains differ legitimately); with a clear margin it diverges."""
+    from edgerank.bench.peers.accuracy import compare
+
+    expected = _ranking([0, 1, 2], [1.0, 0.5, 0.2], margin)
+    other = _ranking([0, 2, 1], [1.0, 0.3, 0.2], margin)
+    same = _ranking([3, 4, 5], [0.9, 0.4, 0.1], margin)
+    requests = [{"i": np.array([0])}, {"i": np.array([1])}]
+    pick = lambda answers: lambda r: answers[int(r["i"][0])]  # noqa: E731
+    report = compare(pick([expected, same]), pick([other, same]), requests, {"ranked": "gains"}, margin_output="margin")
+    assert report[verdict] == 1 and report["near_ties"] + report["divergent"] == 1
+    assert report["lists_identical"] == 0.5
+    assert report["passed"] is (verdict == "near_ties")  # a near tie's gains are not float errors
+    assert report["max_abs_err"] == (0.0 if verdict == "near_ties" else pytest.approx(0.2))

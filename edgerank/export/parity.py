@@ -8,7 +8,7 @@ within the tie tolerance, so either order is correct in float arithmetic) from r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -95,6 +95,7 @@ def check_parity(
     tie_tolerance = tolerance if tie_tolerance is None else tie_tolerance
     ranked: dict[str, str] = dict(getattr(graph, "ranked_lists", {}))
     interpreter = Interpreter(model_path=str(tflite_path), num_threads=1)
+    graph = graph.eval()
     if hasattr(graph, "run_exported"):  # several signatures driven by an app loop (see convert)
         reference = graph.reference
         exported = partial(graph.run_exported, interpreter)
@@ -102,10 +103,23 @@ def check_parity(
         runner = interpreter.get_signature_runner()
         reference = partial(run_torch, graph)
         exported = lambda sample: runner(**{k: np.ascontiguousarray(v) for k, v in sample.items()})  # noqa: E731
+    return compare_runs(reference, exported, samples, ranked, tolerance, tie_tolerance, getattr(graph, "tie_margin_output", None))
+
+
+def compare_runs(
+    reference: Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]],
+    exported: Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]],
+    samples: Sequence[Mapping[str, np.ndarray]],
+    ranked: Mapping[str, str],
+    tolerance: float = 1e-5,
+    tie_tolerance: float | None = None,
+    margin_output: str | None = None,
+) -> ParityReport:
+    """The comparison of :func:`check_parity` for any two runtimes of one graph (``exported``:
+    the ``.tflite``, or a peer such as ONNX Runtime), with its near-tie rules."""
+    tie_tolerance = tolerance if tie_tolerance is None else tie_tolerance
     outputs: dict[str, OutputParity] = {}
     identical = near_ties = divergent = 0
-    graph = graph.eval()
-    margin_output = getattr(graph, "tie_margin_output", None)
     for sample in samples:
         expected = reference(sample)
         actual = exported(sample)

@@ -92,7 +92,7 @@ def compare_peers(
             call = program.caller(graph)
             try:
                 with quiet_stdout():
-                    entry["accuracy"] = compare(reference, call, checked, ranked)
+                    entry["accuracy"] = compare(reference, call, checked, ranked, margin_output=getattr(graph, "tie_margin_output", None))
             except Exception as exc:  # noqa: BLE001
                 entry["accuracy"] = {"error": describe(exc)}
                 continue

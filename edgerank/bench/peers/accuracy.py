@@ -3,7 +3,7 @@
 The same measures as the export parity report (:mod:`edgerank.export.parity`) so that peers and
 ``.tflite`` are judged alike: per float output the max absolute error, per integer output the
 count of differing values, and for the graph's ``ranked_lists`` the share of requests whose list
-is identical, telling near ties (scores equal within ``tie_tolerance``) from real divergences.
+is identical, telling near ties from real divergences by the very rules of the parity check.
 """
 
 from __future__ import annotations
@@ -13,44 +13,37 @@ from typing import Any
 
 import numpy as np
 
-from edgerank.export.parity import DIVERGENT, IDENTICAL, NEAR_TIE, compare_lists
+from edgerank.export.parity import compare_runs
 
 Call = Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]]
 
 
 def compare(
-    reference: Call, peer: Call, requests: Sequence[Mapping[str, np.ndarray]], ranked_lists: Mapping[str, str], tolerance: float = 1e-5
+    reference: Call,
+    peer: Call,
+    requests: Sequence[Mapping[str, np.ndarray]],
+    ranked_lists: Mapping[str, str],
+    tolerance: float = 1e-5,
+    margin_output: str | None = None,
 ) -> dict[str, Any]:
-    """Run ``requests`` through both and report the errors (never raises on a mismatch)."""
-    max_abs: dict[str, float] = {}
-    mismatches: dict[str, int] = {}
-    verdicts = {IDENTICAL: 0, NEAR_TIE: 0, DIVERGENT: 0}
-    for request in requests:
-        expected, actual = reference(request), peer(request)
-        for name, ref in expected.items():
-            got = np.asarray(actual[name])
-            if got.shape != ref.shape:
-                raise ValueError(f"output '{name}': shape {got.shape} in the peer, {ref.shape} in PyTorch")
-            if np.issubdtype(ref.dtype, np.floating):
-                err = float(np.abs(got.astype(np.float64) - ref).max(initial=0.0))
-                max_abs[name] = max(max_abs.get(name, 0.0), err)
-            elif name not in ranked_lists:
-                mismatches[name] = mismatches.get(name, 0) + int(np.sum(got != ref))
-        for list_name, score_name in ranked_lists.items():
-            verdict = compare_lists(expected[list_name], expected[score_name], actual[list_name], actual[score_name], tolerance)
-            verdicts[verdict] += 1
-    checked = len(requests) * len(ranked_lists)
-    worst = max(max_abs.values(), default=0.0)
+    """Run ``requests`` through both and report the errors (never raises on a mismatch).
+
+    Judged by export parity's own comparison (:func:`edgerank.export.parity.compare_runs`):
+    a list that differs where PyTorch's smallest top-k margin (``margin_output``) was below float
+    error is a near tie, and a near tie's float outputs are not counted as errors."""
+    parity = compare_runs(reference, peer, requests, ranked_lists, tolerance, margin_output=margin_output)
+    floats = {name: o.max_abs_err for name, o in parity.outputs.items() if "float" in o.dtype and name != margin_output}
+    mismatches = {name: o.mismatches for name, o in parity.outputs.items() if o.mismatches}
     report: dict[str, Any] = {
-        "requests": len(requests),
-        "max_abs_err": worst,
-        "max_abs_err_per_output": max_abs,
-        "lists_identical": verdicts[IDENTICAL] / checked if checked else None,
-        "near_ties": verdicts[NEAR_TIE],
-        "divergent": verdicts[DIVERGENT],
+        "requests": parity.n_samples,
+        "max_abs_err": parity.max_abs_err,
+        "max_abs_err_per_output": floats,
+        "lists_identical": parity.lists_identical if ranked_lists else None,
+        "near_ties": parity.near_ties,
+        "divergent": parity.divergent,
         "tolerance": tolerance,
     }
     if mismatches:
         report["integer_mismatches"] = mismatches
-    report["passed"] = worst <= tolerance and verdicts[DIVERGENT] == 0 and not any(mismatches.values())
+    report["passed"] = parity.passed
     return report
