@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 import yaml
@@ -66,8 +67,9 @@ def test_optuna_search_with_parallel_local_launcher(tmp_path):
     assert "Joblib.Parallel(n_jobs=2" in result.stderr + result.stdout
     from edgerank.training.threads import cores
 
-    for i in range(2):  # threads=auto: each of the 2 parallel jobs got its share of the cores, in torch
-        assert f"intra-op threads: {max(1, cores() // 2)} (threads=auto, 2 parallel job(s)" in (sweep / str(i) / "cli.log").read_text()
+    for i in range(2):  # threads=auto: each of the 2 parallel jobs got at most its share of the cores, in torch
+        found = re.search(r"intra-op threads: (\d+) \(threads=auto, 2 parallel job\(s\)", (sweep / str(i) / "cli.log").read_text())
+        assert found and 1 <= int(found.group(1)) <= max(1, cores() // 2)
 
 
 VIDEO_TINY = [

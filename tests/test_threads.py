@@ -26,12 +26,14 @@ def test_parallel_jobs_of_each_launcher(launcher, jobs):
     assert parallel_jobs(launcher, available=8) == jobs
 
 
-def test_auto_shares_the_cores_and_an_integer_is_kept():
-    assert intra_op_threads("auto", jobs=1, available=8) == 8
-    assert intra_op_threads("auto", jobs=2, available=8) == 4
-    assert intra_op_threads("auto", jobs=2, available=2) == 1  # the CI machine under local_parallel
-    assert intra_op_threads("auto", jobs=3, available=2) == 1  # never 0
-    assert intra_op_threads(3, jobs=2, available=2) == 3
+def test_auto_shares_the_free_cores_and_an_integer_is_kept():
+    assert intra_op_threads("auto", jobs=1, available=8, load=0.0) == 8
+    assert intra_op_threads("auto", jobs=2, available=8, load=0.0) == 4
+    assert intra_op_threads("auto", jobs=2, available=2, load=0.0) == 1  # the CI machine under local_parallel
+    assert intra_op_threads("auto", jobs=3, available=2, load=0.0) == 1  # never 0
+    assert intra_op_threads("auto", jobs=1, available=8, load=2.6) == 5  # 3 cores busy elsewhere
+    assert intra_op_threads("auto", jobs=1, available=2, load=9.0) == 1  # a shared machine
+    assert intra_op_threads(3, jobs=2, available=2, load=9.0) == 3
 
 
 @pytest.mark.parametrize("bad", [0, -1, "four", 1.5, True])
@@ -46,6 +48,7 @@ def test_the_setting_reaches_torch():
     before = torch.get_num_threads()
     try:
         assert apply_threads(1) == torch.get_num_threads() == 1
-        assert apply_threads("auto", jobs=1) == torch.get_num_threads() == cores()
+        assert apply_threads(2) == torch.get_num_threads() == 2
+        assert 1 <= apply_threads("auto", jobs=1) == torch.get_num_threads() <= cores()
     finally:
         torch.set_num_threads(before)

@@ -2,11 +2,14 @@
 
 PyTorch starts one intra-op thread per core. Two jobs of a parallel sweep on the same cores then
 run 2x as many spinning threads as cores, and each matmul waits for the slowest of them: an
-epoch that takes seconds alone can take minutes (see the README's thread figures). ``auto``
-therefore gives each job its share of the cores: ``cores // parallel jobs`` (at least 1), where
-the parallel jobs are those the Hydra launcher runs at once on this machine (joblib's
-``n_jobs``; a Ray launcher's ``cores // num_cpus``; 1 for a single run, the sequential basic
-launcher and SLURM, whose job sees only its own CPUs). An integer sets the count as is.
+epoch that takes seconds alone can take minutes (see the README's thread figures); the same
+happens to a single job on cores that other programs keep busy. ``auto`` therefore gives each
+job its share of the cores that are free when it starts: ``min(cores // parallel jobs, cores -
+1-minute load average)``, at least 1, where the parallel jobs are those the Hydra launcher runs
+at once on this machine (joblib's ``n_jobs``; a Ray launcher's ``cores // num_cpus``; 1 for a
+single run, the sequential basic launcher and SLURM, whose job sees only its own CPUs). An
+integer sets the count as is (set one where bit-identical reruns matter more than speed: the
+thread count can change the order of float sums).
 
 The data loaders run in the training process (``num_workers=0``: the embedded data are
 in-memory tensors), so these threads are all the CPU a job uses.
@@ -42,10 +45,13 @@ def parallel_jobs(launcher: Mapping[str, Any] | None, available: int | None = No
     return 1
 
 
-def intra_op_threads(setting: Any, jobs: int = 1, available: int | None = None) -> int:
-    """The thread count ``threads=setting`` means for one of ``jobs`` parallel jobs."""
+def intra_op_threads(setting: Any, jobs: int = 1, available: int | None = None, load: float | None = None) -> int:
+    """The thread count ``threads=setting`` means for one of ``jobs`` parallel jobs
+    (``load``: the machine's 1-minute load average, read now when None)."""
     if setting is None or str(setting) == "auto":
-        return max(1, (available or cores()) // max(1, jobs))
+        available = available or cores()
+        load = (os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0) if load is None else load
+        return max(1, min(available // max(1, jobs), available - round(load)))
     if isinstance(setting, bool) or not isinstance(setting, int) or setting < 1:
         raise ConfigError("threads", f"must be 'auto' or a positive integer, got {setting!r}")
     return setting
