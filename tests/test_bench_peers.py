@@ -26,7 +26,7 @@ def run(tmp_path_factory):
 
 
 def _bench(run, tmp_path, *peers: str) -> dict:
-    args = [str(run.run_dir), "--requests", "60", "--warmup", "5", "--threads", "1", "--no-memory", "--peers", *peers]
+    args = [str(run.run_dir), "--requests", "60", "--warmup", "5", "--threads", "1", "--no-memory", "--no-floor", "--peers", *peers]
     done = run_cli(args, tmp_path, 300, module="edgerank.bench")
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)  # exporter progress and native logs must not reach stdout
@@ -46,6 +46,7 @@ def _assert_result_or_reason(block: dict) -> None:
 
 def test_peers_onnxruntime_matches_pytorch(run, tmp_path):
     result = _bench(run, tmp_path, "onnxruntime")
+    assert not {"signatures", "peak_gflops", "floor_ratio"} & set(result)  # --no-floor
     block = result["peers"]
     _assert_result_or_reason(block)
     assert block["executorch"] == {"available": False, "reason": "not selected (--peers onnxruntime)"}

@@ -1,4 +1,4 @@
-"""``python -m edgerank.bench RUN_DIR [--requests N] [--threads 1 2] [--no-memory] [--peers [PEER ...]]``
+"""``python -m edgerank.bench RUN_DIR [--requests N] [--threads 1 2] [--no-memory] [--no-floor] [--peers [PEER ...]]``
 
 Prints one JSON object (see :mod:`edgerank.bench.core` for every key).
 """
@@ -20,6 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--no-floor", action="store_true", help="skip ops, MACs, peak GFLOP/s and floor_ratio (edgerank.bench.floor)")
     parser.add_argument(
         "--peers",
         nargs="*",
@@ -31,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from edgerank.bench.core import benchmark
 
     try:
-        result = benchmark(args.run_dir, args.requests, args.threads, args.warmup, memory=not args.no_memory, peers=args.peers)
+        result = benchmark(args.run_dir, args.requests, args.threads, args.warmup, memory=not args.no_memory, peers=args.peers, floor=not args.no_floor)
     except EdgeRankError as exc:
         print(f"edgerank.bench: error: {exc}", file=sys.stderr)
         return exc.exit_code

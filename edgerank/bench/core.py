@@ -75,6 +75,7 @@ def benchmark(
     warmup: int = 50,
     memory: bool = True,
     peers: Sequence[str] | None = None,  # None: no peers; []: every peer (see edgerank.bench.peers)
+    floor: bool = True,  # ops, MACs, peak GFLOP/s and floor_ratio (edgerank.bench.floor)
 ) -> dict[str, Any]:
     run_dir = Path(run_dir)
     found = artifacts(run_dir)
@@ -145,7 +146,7 @@ def benchmark(
             result["torch_p50_us"] = round(torch_stats["p50"] * 1000, 1)
             result["speedup"] = round(torch_stats["p50"] / float_stats["1"]["p50"], 3)
     peak = None
-    if graph is not None:  # distance to the arithmetic floor (see edgerank.bench.floor)
+    if graph is not None and floor:  # distance to the arithmetic floor (see edgerank.bench.floor)
         from edgerank.bench.floor import dominant_layer, graph_floor, peak_gflops
 
         peak = peak_gflops(dominant_layer([found["float32"] / MODEL_FILE]))
