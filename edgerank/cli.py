@@ -19,9 +19,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.plugins import Plugins
 from hydra.errors import HydraException, MissingConfigException
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
+from edgerank.console import show_everything
 from edgerank.errors import ConfigError, EdgeRankError, did_you_mean
 from hydra_plugins.edgerank_searchpath.edgerank_searchpath import EdgeRankSearchPathPlugin
 
@@ -32,10 +33,16 @@ log = logging.getLogger("edgerank")
 Plugins.instance().register(EdgeRankSearchPathPlugin)
 
 
+VERBOSE_FLAGS = ("-v", "--verbose")  # = verbose=true: third-party output on the terminal too
+
+
 def main() -> None:
-    """``python -m edgerank``: Hydra's application, with Hydra's own composition errors (an unknown
-    config option, a key that is not in a group, an unparsable override) reported like every other
-    user error: one ``edgerank: error:`` line with a did-you-mean, exit 2, before any work."""
+    """``python -m edgerank [-v] [Hydra arguments]``: Hydra's application, with Hydra's own
+    composition errors (an unknown config option, a key that is not in a group, an unparsable
+    override) reported like every other user error: one ``edgerank: error:`` line with a
+    did-you-mean, exit 2, before any work."""
+    if any(flag in sys.argv[1:] for flag in VERBOSE_FLAGS):
+        sys.argv = [sys.argv[0], *(a for a in sys.argv[1:] if a not in VERBOSE_FLAGS), "verbose=true"]
     # Hydra prints these itself and exits 1 unless HYDRA_FULL_ERROR is set, which makes it raise
     # them to us; the job's own errors are handled inside ``job`` either way.
     full_error = os.environ.get("HYDRA_FULL_ERROR")
@@ -87,6 +94,11 @@ def job(cfg: DictConfig) -> float | None:
     from edgerank.training.threads import parallel_jobs
 
     jobs = parallel_jobs(OmegaConf.to_container(hydra_cfg.launcher, resolve=True)) if hydra_cfg.mode == RunMode.MULTIRUN else 1
+    logging.captureWarnings(True)  # Python warnings join the log file, not the terminal
+    if cfg.get("verbose") or hydra_cfg.verbose:
+        with open_dict(cfg):
+            cfg.verbose = True
+        show_everything()
     try:
         metrics = run(cfg, hydra_cfg.runtime.output_dir, parallel_jobs=jobs)
     except EdgeRankError as exc:

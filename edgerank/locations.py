@@ -3,7 +3,8 @@
 Everything is embedded (a directory and SQLite files) so a researcher needs no server:
 
 - ``$EDGERANK_HOME`` (default ``~/.edgerank``) is the root;
-- the model registry is ``$EDGERANK_STORE`` or ``$EDGERANK_HOME/models``;
+- the model registry is ``$EDGERANK_STORE`` or ``$EDGERANK_HOME/registry`` (versions under its
+  ``models/NAME/vN/``);
 - the monitoring event log is ``$EDGERANK_MONITOR_DB`` or ``$EDGERANK_HOME/monitor.sqlite``;
 - a device's cache of models downloaded from ``edgerank.serve`` is ``$EDGERANK_CACHE`` or
   ``$EDGERANK_HOME/cache``.
@@ -29,7 +30,7 @@ def home() -> Path:
 def default_store() -> Path:
     """The model registry directory used when no ``--store`` is given."""
     value = os.environ.get(STORE_ENV)
-    return Path(value).expanduser() if value else home() / "models"
+    return Path(value).expanduser() if value else home() / "registry"
 
 
 def default_monitor_db() -> Path:

@@ -20,11 +20,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
+from edgerank import console
 from edgerank.errors import ConfigError, EdgeRankError
 from edgerank.export.options import check_export_options
 from edgerank.job_checks import check_checkpoint, check_job, checkpoint_path
 from edgerank.registry import Registry, load_plugins
 from edgerank.staging import remove_stale_staging, staging_prefix
+from edgerank.tracking import log_config, log_outcome
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +68,16 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> None:
 def run(cfg: DictConfig, output_dir: str | Path, parallel_jobs: int = 1) -> dict[str, float]:
     """Train, test and (if ``export.enabled``) export; returns the flat metrics dict.
 
-    ``parallel_jobs``: jobs sharing this machine's cores (a parallel launcher's), for ``threads=auto``."""
+    ``parallel_jobs``: jobs sharing this machine's cores (a parallel launcher's), for ``threads=auto``.
+    Third-party output goes to ``<output_dir>/run.log`` unless ``cfg.verbose`` (see edgerank.console).
+    """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    with console.session(output_dir / console.LOG_FILE, verbose=bool(cfg.get("verbose", False))):
+        return _run(cfg, output_dir, parallel_jobs)
+
+
+def _run(cfg: DictConfig, output_dir: Path, parallel_jobs: int) -> dict[str, float]:
     registry = load_plugins()
     check_plugins(cfg, registry)
     check_job(cfg)
@@ -89,12 +98,18 @@ def run(cfg: DictConfig, output_dir: str | Path, parallel_jobs: int = 1) -> dict
     checkpoint = checkpoint_path(cfg)
     if checkpoint is not None:
         check_checkpoint(checkpoint, module)
+    log_config(trainer.loggers, cfg)
+    log.info("%s", describe(cfg, output_dir))
     if cfg.get("train", True):  # from scratch, or resumed from ckpt_path
-        trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint)
+        with console.phase("train", quiet=False) as step:
+            trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint)
+            step.note = f"{trainer.current_epoch} epoch{'' if trainer.current_epoch == 1 else 's'}"
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") if trainer.checkpoint_callback else ""
         checkpoint = best or None
-    results = trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
-    metrics = {key: float(value) for key, value in sorted(results[0].items())}
+    with console.phase("test", quiet=False) as step:
+        results = trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
+        step.note = _headline(results[0], cfg.get("optimized_metric"))
+    metrics = console.round_metrics({key: float(value) for key, value in sorted(results[0].items())})
     if not trainer.is_global_zero:  # data-parallel workers: rank 0 alone writes and exports
         return metrics
     if ranker is not None:
@@ -102,10 +117,13 @@ def run(cfg: DictConfig, output_dir: str | Path, parallel_jobs: int = 1) -> dict
 
         ranker.fit(datamodule.train_dataloader(), datamodule.spec.input_names)  # a ranker's own parameters
 
-        metrics.update(evaluate_ranker(ranker.eval(), datamodule.ranking_requests(), seed=int(cfg.seed)))
+        with console.phase("ranker evaluation", quiet=False) as step:
+            metrics.update(console.round_metrics(evaluate_ranker(ranker.eval(), list(datamodule.ranking_requests()), seed=int(cfg.seed))))
+            step.note = _headline(metrics, "rerank/true_list_reward")
 
     if export_cfg["enabled"]:
-        from edgerank.export.artifact import export_artifact  # converter imports are heavy
+        with console.quietly():  # converter imports are heavy, and native libraries announce themselves
+            from edgerank.export.artifact import export_artifact
 
         graph = (net if ranker is None else ranker).on_device()  # a ranker ships with its model
         samples = datamodule.parity_samples(int(export_cfg["parity_samples"]), seed=int(cfg.seed))
@@ -114,24 +132,28 @@ def run(cfg: DictConfig, output_dir: str | Path, parallel_jobs: int = 1) -> dict
             samples,
             output_dir / ARTIFACT_DIR,
             name=str(export_cfg["name"]),
-            version=str(export_cfg["version"]),
+            version=None if export_cfg["version"] is None else str(export_cfg["version"]),
             tolerance=float(export_cfg["tolerance"]),
             metrics=metrics,
             fields={**datamodule.spec.manifest_fields(), **({"ranker": plain(cfg, "ranker")} if ranker else {})},
         )
-        # only now: a run that fails before publishing leaves the old artifact/ with its own metrics
-        write_json(output_dir / METRICS_FILE, metrics)
-        log.info("published %s (%d bytes)", output_dir / ARTIFACT_DIR, manifest["size_bytes"])
         metrics_report = {**metrics, "parity/max_abs_err": manifest["parity"]["max_abs_err"]}
         metrics_report["parity/lists_identical"] = manifest["parity"]["lists_identical"]
         metrics_report["artifact/size_bytes"] = manifest["size_bytes"]
+        metrics_report = console.round_metrics(metrics_report)
+        # only now: a run that fails before publishing leaves the old artifact/ with its own metrics
+        write_json(output_dir / METRICS_FILE, metrics_report)  # with the figures the table prints
         from edgerank.export.extras import after_export  # bench reference; optional int8 artifact
 
-        metrics_report.update(after_export(graph, samples, datamodule, output_dir, export_cfg, manifest))
-        print_table(metrics_report)
-    else:
-        write_json(output_dir / METRICS_FILE, metrics)
-        print_table(metrics)
+        extras = after_export(graph, samples, datamodule, output_dir, export_cfg, manifest)
+        metrics_report = console.round_metrics({**metrics_report, **extras})
+        write_json(output_dir / METRICS_FILE, metrics_report)  # + the int8 figures, once that artifact is published
+        log_outcome(trainer.loggers, metrics_report, output_dir / ARTIFACT_DIR, trainer.global_step)
+        print_table(metrics_report, output_dir, manifest["parity"])
+        return metrics_report
+    write_json(output_dir / METRICS_FILE, metrics)
+    log_outcome(trainer.loggers, metrics, None, trainer.global_step)
+    print_table(metrics, output_dir)
     return metrics
 
 
@@ -170,10 +192,28 @@ def _trainer(cfg: DictConfig) -> L.Trainer:
         raise ConfigError("trainer", str(exc.__cause__ or exc)) from exc
 
 
-def print_table(metrics: Mapping[str, float]) -> None:
+def describe(cfg: DictConfig, output_dir: Path) -> str:
+    """The resolved experiment in one line: plugins, seed, epochs and where it writes."""
+    parts = [f"{group}={cfg[group].name}" for group in PLUGIN_GROUPS if cfg.get(group) is not None]
+    parts += [f"seed={cfg.seed}", f"epochs={cfg.trainer.get('max_epochs')}"]
+    return f"{cfg.task_name}: {' '.join(parts)} -> {output_dir}"
+
+
+def _headline(metrics: Mapping[str, Any], key: str | None) -> str:
+    return f"{key}={float(metrics[key]):.4g}" if key and key in metrics else ""
+
+
+def print_table(metrics: Mapping[str, Any], output_dir: Path, parity: Mapping[str, Any] | None = None) -> None:
+    """The run's figures, its directory and the parity verdict, on stdout."""
     width = max(len(k) for k in metrics)
     lines = [f"{k:<{width}}  {v:.4g}" if isinstance(v, float) else f"{k:<{width}}  {v}" for k, v in metrics.items()]
-    print("\n".join(["", *lines, ""]), flush=True)
+    footer = [f"{'run dir':<{width}}  {output_dir}"]
+    if parity is not None:
+        footer.append(
+            f"{'parity':<{width}}  {'passed' if parity['passed'] else 'FAILED'} (max abs err {parity['max_abs_err']:.2g}, "
+            f"lists identical {parity['lists_identical']:.1%}, {parity['n_samples']} requests)"
+        )
+    print("\n".join(["", *lines, "", *footer, ""]), flush=True)
 
 
 __all__ = ["EdgeRankError", "run"]

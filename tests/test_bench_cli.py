@@ -83,3 +83,15 @@ def test_bench_full_with_memory_and_peers_note(run, tmp_path):
 def test_bench_names_a_directory_without_artifact(tmp_path):
     done = run_cli([str(tmp_path)], tmp_path, 120, module="edgerank.bench")
     assert done.returncode == 2 and "no artifact/manifest.json" in done.stderr
+
+
+def test_bench_exits_non_zero_when_a_requested_figure_is_not_measured(run, monkeypatch, capsys):
+    import edgerank.bench.core as core
+    from edgerank.bench.__main__ import main
+
+    monkeypatch.setattr(core, "measure", lambda kind, *args: {"error": f"probe exited 1: no {kind} today"})
+    assert main([str(run.run_dir), "--requests", "20", "--warmup", "2", "--threads", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert json.loads(out)["latency_ms"]["tflite_float32"]["1"]["p50"] > 0  # what was measured is still printed
+    assert "edgerank.bench: error: not measured: peak_memory_mb.tflite_float32: probe exited 1: no tflite today" in err
+    assert "peak_memory_mb.torch_eager" in err

@@ -42,3 +42,29 @@ def test_replay_through_a_canary_then_summarize(run, tmp_path):
     assert one.returncode == 0 and json.loads(one.stdout)["source"] == "model"
     bad = run_cli(["rank", "--artifact", str(run.artifact), "--no-monitor", "Nanjing"], tmp_path, 60, module="edgerank.runtime")
     assert bad.returncode == 2 and "KEY=VALUE" in bad.stderr
+
+
+def test_default_registry_location_serves_rank_model_without_store(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGERANK_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("EDGERANK_STORE", raising=False)
+    published = run_cli(["publish", str(run.artifact)], tmp_path, 60, module="edgerank.registry")
+    assert published.returncode == 0, published.stderr
+    assert "published product_topk v1" in published.stdout
+    assert (tmp_path / "home" / "registry" / "models" / "product_topk" / "v1" / "model.tflite").is_file()  # not models/models
+    db = ["--db", str(tmp_path / "events.sqlite")]
+    done = run_cli(["rank", "--model", "product_topk", *db, "--user", "x", "city=Nanjing"], tmp_path, 60, module="edgerank.runtime")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["version"] == "v1" and json.loads(done.stdout)["source"] == "model"
+    neither = run_cli(["rank", "--no-monitor", "city=Nanjing"], tmp_path, 60, module="edgerank.runtime")
+    assert neither.returncode == 2 and "--artifact DIR, or --model NAME" in neither.stderr
+
+
+def test_an_artifact_is_identified_by_its_content(run, tmp_path):
+    manifest = json.loads((run.artifact / "manifest.json").read_text())
+    assert manifest["version"] == manifest["sha256"][:12]  # export.version: null, the default
+    db = ["--db", str(tmp_path / "events.sqlite")]
+    for artifact in (run.artifact, run.int8):
+        done = run_cli(["rank", "--artifact", str(artifact), *db, "--user", "x", "city=Nanjing"], tmp_path, 60, module="edgerank.runtime")
+        assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(run_cli([*db, "summary", "--json"], tmp_path, 60, module="edgerank.monitor").stdout)
+    assert sorted(row["version"] for row in summary) == [manifest["version"], manifest["version"] + "-int8"]

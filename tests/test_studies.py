@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import run_cli
-from edgerank.sweep_summary import markdown, summarise, swept_keys
+from edgerank.sweep_summary import markdown, plot, summarise, swept_keys
 
 
 def test_summary_groups_by_swept_factors_and_averages_over_seeds():
@@ -29,11 +30,19 @@ def test_summary_groups_by_swept_factors_and_averages_over_seeds():
     assert "| [8] | 2 | 0.6 ± 0.14 |" in markdown(summary, factors, ["test/top5"])
 
 
-def test_product_study_command_on_a_tiny_setting(tmp_path):
-    sweep = tmp_path / "study"
+def _tree(root: Path) -> dict[str, float]:
+    return {str(p.relative_to(root)): p.stat().st_mtime for p in root.rglob("*")}
+
+
+def test_product_study_command_on_a_tiny_setting_writes_to_its_sweep_dir_only(tmp_path):
+    """Shrunk as the study README says (the swept keys on the command line replace the study's)."""
+    experiments = Path(__file__).resolve().parents[1] / "experiments"
+    before = _tree(experiments)
     tiny = ["data.num_users=600", "trainer.max_epochs=1", "model.hidden=[8],[16]", "seed=0,1", "export.parity_samples=8"]
-    result = run_cli(["-m", "+study=product_topk", *tiny, f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    result = run_cli(["-m", "+study=product_topk", *tiny], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = (tmp_path / "outputs" / "product_topk" / "multiruns").iterdir()  # the default sweep dir
+    assert not (tmp_path / "experiments").exists() and _tree(experiments) == before
     with (sweep / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [r["model.hidden"] for r in rows] == ["[8]", "[8]", "[16]", "[16]"]
@@ -43,6 +52,31 @@ def test_product_study_command_on_a_tiny_setting(tmp_path):
     summary = (sweep / "summary.md").read_text()
     assert summary.count("\n| [") == 2 and "popularity/top5" in summary
     assert (sweep / "top5_by_hidden.png").stat().st_size > 1000
+
+
+def test_plots_take_every_number_from_the_data(tmp_path):
+    rows = [
+        {"job": i, "model.hidden": h, "seed": str(i % 2), "status": "ok", "test/top5": t, "popularity/top5": 0.367}
+        for i, (h, t) in enumerate([("[8]", 0.5), ("[8]", 0.6), ("[16]", 0.7), ("[16]", 0.8)])
+    ]
+    summary = summarise(rows, ["model.hidden"], ["test/top5", "popularity/top5"])
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    saved = []
+    real_close = pyplot.close
+    pyplot.close = lambda figure=None: saved.append(figure)  # keep the figure to read its labels
+    try:
+        plot(summary, ["model.hidden"], {"x": "model.hidden", "y": "test/top5", "reference": "popularity/top5"}, tmp_path / "p.png")
+    finally:
+        pyplot.close = real_close
+    axes = saved[0].axes[0]
+    assert [t.get_text() for t in axes.get_xticklabels()] == ["[8]", "[16]"]
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == ["popularity/top5 = 0.367"]
+    assert axes.get_title() == "test/top5 by model.hidden"
+    real_close(saved[0])
 
 
 def test_optuna_search_with_parallel_local_launcher(tmp_path):

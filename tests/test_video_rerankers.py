@@ -113,3 +113,12 @@ def test_adaptive_beam_reranker_end_to_end(make_cfg, tmp_path):
     assert versus["beam_p50_us"] > 0 and versus["adaptive_p50_us"] > 0
     assert versus["latency_saved"] == pytest.approx(1 - versus["adaptive_p50_us"] / versus["beam_p50_us"], abs=2e-3)
     assert versus["adaptive_evals_per_request"] <= versus["beam_evals_per_request"]
+    from edgerank.bench.core import unmeasured
+    from edgerank.bench.memory import measure
+
+    assert unmeasured(result) == []
+    samples = tmp_path / "reference" / "samples.npz"  # peak memory of the three-signature file, as the app loop runs it
+    for kind, model in (("tflite", tmp_path / "artifact" / "model.tflite"), ("torch", tmp_path / "reference" / "graph.pt")):
+        probe = measure(kind, model, samples, 1, timeout=120)
+        assert "error" not in probe, probe
+        assert probe["peak_rss_mb"] >= probe["baseline_rss_mb"] > 0

@@ -1,6 +1,8 @@
 """``python -m edgerank.bench RUN_DIR [--requests N] [--threads 1 2] [--no-memory] [--no-floor] [--peers [PEER ...]]``
 
-Prints one JSON object (see :mod:`edgerank.bench.core` for every key).
+Prints one JSON object (see :mod:`edgerank.bench.core` for every key), with a progress bar on
+stderr. Exit code 1 when a requested figure could not be measured (named on stderr; the JSON
+still holds everything that was), 2 for a directory without an artifact.
 """
 
 from __future__ import annotations
@@ -37,7 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"edgerank.bench: error: {exc}", file=sys.stderr)
         return exc.exit_code
     print(json.dumps(result, indent=2))
-    return 0
+    from edgerank.bench.core import unmeasured
+
+    failed = unmeasured(result)
+    for line in failed:
+        print(f"edgerank.bench: error: not measured: {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

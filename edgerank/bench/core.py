@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from edgerank.bench.memory import measure
+from edgerank.bench.memory import measure, tflite_call
 from edgerank.bench.timing import time_requests
+from edgerank.console import progress
 from edgerank.errors import EdgeRankError
 from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, read_manifest
 from edgerank.export.reference import GRAPH_FILE, REFERENCE_DIR, SAMPLES_FILE, load_samples
@@ -56,16 +57,6 @@ def _requests(run_dir: Path, manifest: dict[str, Any], n: int, seed: int = 0) ->
         ]
         origin = "random inputs of the manifest's shapes (no reference/ in the run dir)"
     return [base[i % len(base)] for i in range(n)], origin
-
-
-def tflite_call(interpreter: Any, graph: Any) -> Any:
-    """One request through the ``.tflite``: its single signature, or the graph's app loop."""
-    if len(interpreter.get_signature_list()) == 1:
-        runner = interpreter.get_signature_runner()
-        return lambda r: runner(**r)
-    if graph is not None and hasattr(graph, "run_exported"):
-        return lambda r: graph.run_exported(interpreter, r)
-    return None
 
 
 def benchmark(
@@ -101,15 +92,25 @@ def benchmark(
         from edgerank.export.reference import load_graph
 
         graph = load_graph(run_dir)
+    adaptive = graph is not None and hasattr(graph, "signatures") and hasattr(graph, "ranker")
+    steps = len(found) * len(threads) + (len(threads) if graph is not None else 0) + adaptive + (peers is not None)
+    steps += (len(found) + graph_path.is_file()) if memory else 0
+    bar = progress(None, "bench", total=steps)
+
+    def step(label: str) -> None:
+        bar.set_postfix_str(f"{label} done")
+        bar.update()
+
     for variant, directory in found.items():
         model_path = directory / MODEL_FILE
         result["model_bytes"][variant] = model_path.stat().st_size
         for t in threads:
-            call = tflite_call(Interpreter(model_path=str(model_path), num_threads=t), graph)
+            call = tflite_call(Interpreter(model_path=str(model_path), num_threads=t), read_manifest(directory))
             if call is None:
-                result["latency_ms"][f"tflite_{variant}"] = "skipped: several signatures need the app loop of reference/graph.pt"
+                result["latency_ms"][f"tflite_{variant}"] = {"error": "signatures this benchmark cannot drive (one, or prepare/step/finish with a ranker in the manifest)"}
                 break
             result["latency_ms"].setdefault(f"tflite_{variant}", {})[str(t)] = time_requests(call, requests, warmup)
+            step(f"tflite_{variant}, {t} thread(s)")
     for variant in found:
         if variant != "float32":
             result["model_bytes"][f"{variant}_over_float32"] = round(result["model_bytes"][variant] / result["model_bytes"]["float32"], 4)
@@ -133,6 +134,7 @@ def benchmark(
                     stats = time_requests(eager, tensors, warmup)
                 result["latency_ms"].setdefault("torch_eager", {})[str(t)] = stats
                 ratios[str(t)] = round(stats["p50"] / float_stats[str(t)]["p50"], 3)
+                step(f"torch_eager, {t} thread(s)")
         finally:
             torch.set_num_threads(previous)
         result["torch_over_tflite_p50"] = ratios
@@ -152,17 +154,19 @@ def benchmark(
         peak = peak_gflops(dominant_layer([found["float32"] / MODEL_FILE]))
         result["peak"] = peak
         result.update(graph_floor(graph, found["float32"] / MODEL_FILE, requests, result.get("tflite_p50_us"), peak))
-    if graph is not None and hasattr(graph, "signatures") and hasattr(graph, "ranker"):
+    if adaptive:
         from edgerank.bench.adaptive import adaptive_vs_beam
 
         result["adaptive_vs_beam"] = adaptive_vs_beam(graph, found["float32"] / MODEL_FILE, requests, warmup, peak)
+        step("adaptive vs beam")
 
     if peers is not None:  # --peers: the same graph on ONNX Runtime and ExecuTorch, same requests, 1 thread
         from edgerank.bench.peers import run_peers
 
         float_model = found["float32"] / MODEL_FILE
-        make_call = lambda t: tflite_call(Interpreter(model_path=str(float_model), num_threads=t), graph)  # noqa: E731
+        make_call = lambda t: tflite_call(Interpreter(model_path=str(float_model), num_threads=t), manifest)  # noqa: E731
         result["peers"] = run_peers(graph, requests, float_model, make_call, warmup, list(peers))
+        step("peers")
 
     if memory:
         samples = run_dir / REFERENCE_DIR / SAMPLES_FILE
@@ -173,6 +177,18 @@ def benchmark(
             np.savez(samples, **{k: np.concatenate([r[k] for r in requests[:256]]) for k in requests[0]})
         for variant, directory in found.items():
             result["peak_memory_mb"][f"tflite_{variant}"] = measure("tflite", directory / MODEL_FILE, samples, threads[0])
+            step(f"peak memory, tflite_{variant}")
         if graph_path.is_file():
             result["peak_memory_mb"]["torch_eager"] = measure("torch", graph_path, samples, threads[0])
+            step("peak memory, torch_eager")
+    bar.close()
     return result
+
+
+def unmeasured(result: Any, path: str = "") -> list[str]:
+    """``key.path: reason`` of every requested figure that could not be measured."""
+    if isinstance(result, dict):
+        if "error" in result:
+            return [f"{path}: {result['error']}"]
+        return [line for key, value in result.items() for line in unmeasured(value, f"{path}.{key}" if path else str(key))]
+    return []

@@ -5,7 +5,10 @@
 "load_mb", "inference_mb"}``: the process's peak resident set after serving every request, the
 peak after importing the runtime library (before the model), what loading the model added (for
 PyTorch this includes importing the model's Python code, i.e. edgerank and Lightning), and what
-serving the requests added on top.
+serving the requests added on top. A multi-signature artifact (adaptive beam: ``prepare``,
+``step``, ``finish``) is served as the app serves it, by the numpy loop
+:func:`edgerank.rankers.loop.drive` with the list size and threshold of its manifest; its
+PyTorch graph runs the same loop over its eager modules.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import resource
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 
 def _peak_mb() -> float:
@@ -31,6 +34,23 @@ def _peak_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB; macOS reports bytes
+
+
+def tflite_call(interpreter: Any, manifest: dict[str, Any]) -> Callable[[dict[str, Any]], Any] | None:
+    """One request through a ``.tflite``: its single signature, or the adaptive-beam app loop
+    (numpy only, no torch); None for any other set of signatures."""
+    names = set(interpreter.get_signature_list())
+    if len(names) == 1:
+        runner = interpreter.get_signature_runner()
+        return lambda r: runner(**r)
+    from edgerank.rankers.loop import SIGNATURES, drive
+
+    options = manifest.get("ranker") or {}
+    if names != set(SIGNATURES) or "list_size" not in options or "threshold" not in options:
+        return None
+    runners = {name: interpreter.get_signature_runner(name) for name in SIGNATURES}
+    list_size, threshold = int(options["list_size"]), float(options["threshold"])
+    return lambda r: drive(runners, r, list_size, threshold)
 
 
 def measure(kind: str, model: str | Path, samples: str | Path, threads: int, timeout: float = 300) -> dict[str, Any]:
@@ -55,11 +75,14 @@ def _probe(kind: str, model: str, samples: str, threads: int) -> dict[str, float
     if kind == "tflite":
         from ai_edge_litert.interpreter import Interpreter
 
+        manifest = json.loads((Path(model).parent / "manifest.json").read_text())
         baseline = _peak_mb()
-        runner = Interpreter(model_path=model, num_threads=threads).get_signature_runner()
+        call = tflite_call(Interpreter(model_path=model, num_threads=threads), manifest)
+        if call is None:
+            raise SystemExit(f"{model}: signatures this probe cannot drive (one signature, or prepare/step/finish with a ranker in the manifest)")
         loaded = _peak_mb()
         for request in requests:
-            runner(**request)
+            call(request)
     elif kind == "torch":
         import torch
 
@@ -69,7 +92,10 @@ def _probe(kind: str, model: str, samples: str, threads: int) -> dict[str, float
         loaded = _peak_mb()
         with torch.inference_mode():
             for request in requests:
-                graph(**{k: torch.from_numpy(v) for k, v in request.items()})
+                if hasattr(graph, "run_exported"):  # several signatures: the app loop over eager modules
+                    graph.reference(request)
+                else:
+                    graph(**{k: torch.from_numpy(v) for k, v in request.items()})
     else:
         raise SystemExit(f"unknown runtime kind '{kind}' (tflite or torch)")
     peak = _peak_mb()

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from edgerank.console import phase
 from edgerank.errors import ParityError
 from edgerank.export.convert import to_tflite
 from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, build_manifest
@@ -32,7 +33,7 @@ def export_artifact(
     destination: str | Path,
     *,
     name: str,
-    version: str,
+    version: str | None,
     tolerance: float,
     metrics: Mapping[str, float],
     fields: Mapping[str, Any],
@@ -47,18 +48,27 @@ def export_artifact(
     remove_stale_staging(destination)
     staging = Path(tempfile.mkdtemp(prefix=staging_prefix(destination), dir=destination.parent))
     try:
-        model_path = to_tflite(graph, samples[0], staging / MODEL_FILE)
-        report = check_parity(graph, model_path, samples, tolerance=tolerance)
+        with phase("conversion") as step:
+            model_path = to_tflite(graph, samples[0], staging / MODEL_FILE)
+            step.note = f"{model_path.stat().st_size / 1024:.0f} KiB"
+        with phase("parity") as step:
+            report = check_parity(graph, model_path, samples, tolerance=tolerance)
+            step.note = (
+                f"max abs err {report.max_abs_err:.2g}, lists identical {report.lists_identical:.1%} "
+                f"over {report.n_samples} requests"
+            )
         (destination.parent / PARITY_REPORT).write_text(json.dumps(report.to_dict(), indent=2))
         if not report.passed:
             raise ParityError(f"{report.summary()}; no artifact was published (see {PARITY_REPORT})")
-        fields = {**fields, "reference_requests": record_reference(model_path, samples, staging)}  # replayed at publish
-        manifest = build_manifest(
-            model_path, name=name, version=version, parity=report.to_dict(), metrics=metrics, fields=fields
-        )
-        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
-        staging.chmod(0o755)  # mkdtemp creates it private
-        publish(staging, destination)
+        with phase("publish") as step:
+            fields = {**fields, "reference_requests": record_reference(model_path, samples, staging)}  # replayed at publish
+            manifest = build_manifest(
+                model_path, name=name, version=version, parity=report.to_dict(), metrics=metrics, fields=fields
+            )
+            (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+            staging.chmod(0o755)  # mkdtemp creates it private
+            publish(staging, destination)
+            step.note = str(destination)
         return manifest
     finally:
         shutil.rmtree(staging, ignore_errors=True)

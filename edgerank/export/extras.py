@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from edgerank.console import phase, quietly
 from edgerank.errors import ParityError
 from edgerank.export.artifact import publish
 from edgerank.export.evaluate import evaluator_for
@@ -49,16 +50,18 @@ def after_export(
     drop_stale_quantized(run_dir, artifact_dir, str(manifest["sha256"]))
     if export_cfg.get("save_reference", True):
         try:
-            save_reference(graph, samples, run_dir)
+            with quietly():  # torch.save may warn about the graph's code
+                save_reference(graph, samples, run_dir)
         except Exception as exc:  # noqa: BLE001 - an aid for benchmarks must not fail a published export
             log.warning("could not save %s/reference (bench will skip PyTorch eager): %s: %s", run_dir, type(exc).__name__, exc)
     mode = export_cfg.get("quantize")
     if mode:
         tolerances = check_tolerances(export_cfg.get("quantization") or {})
-        report = export_quantized(
-            graph, samples, run_dir / artifact_dir, run_dir / f"{artifact_dir}_{mode}", manifest,
-            mode=str(mode), tolerances=tolerances, evaluator=evaluator_for(datamodule, graph),
-        )
+        with phase(f"{mode} quantization"):
+            report = export_quantized(
+                graph, samples, run_dir / artifact_dir, run_dir / f"{artifact_dir}_{mode}", manifest,
+                mode=str(mode), tolerances=tolerances, evaluator=evaluator_for(datamodule, graph),
+            )
         lines[f"{mode}/size_ratio"] = report["size_ratio"]
         lines[f"{mode}/max_abs_err"] = report["max_abs_err"]
         lines[f"{mode}/overlap_at_k"] = report["overlap_at_k"]

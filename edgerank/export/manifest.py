@@ -51,27 +51,35 @@ def signature(model_path: str | Path) -> dict[str, Any]:
     return {**entry, "signatures": signatures} if len(signatures) > 1 else entry
 
 
+CONTENT_VERSION_DIGITS = 12
+
+
 def build_manifest(
     model_path: str | Path,
     *,
     name: str,
-    version: str,
+    version: str | None,
     parity: Mapping[str, Any],
     metrics: Mapping[str, float],
     fields: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Assemble the manifest of a checked model file; ``fields`` are scenario-specific (encoder, ids)."""
+    """Assemble the manifest of a checked model file; ``fields`` are scenario-specific (encoder, ids).
+
+    ``version`` None: the first 12 hex digits of the model file's sha256, so two different models
+    never share an identity in monitoring, whatever their name.
+    """
     from edgerank import __version__
 
+    digest = sha256(model_path)
     return {
         "name": name,
-        "version": str(version),
+        "version": str(version) if version is not None else digest[:CONTENT_VERSION_DIGITS],
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "edgerank_version": __version__,
         **signature(model_path),
         **fields,
         "model_file": MODEL_FILE,
-        "sha256": sha256(model_path),
+        "sha256": digest,
         "size_bytes": Path(model_path).stat().st_size,
         "parity": dict(parity),
         "metrics": dict(metrics),

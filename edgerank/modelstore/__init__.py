@@ -4,7 +4,7 @@ Not to be confused with :mod:`edgerank.registry`, the *plugin* registry; the iss
 CLI name ``python -m edgerank.registry publish|list|rollout``, which delegates here.
 
 Embedded default: a directory with an SQLite index (see :mod:`edgerank.modelstore.store`),
-at ``--store`` / ``$EDGERANK_STORE`` / ``~/.edgerank/models``. Torch-free.
+at ``--store`` / ``$EDGERANK_STORE`` / ``~/.edgerank/registry``. Torch-free.
 """
 
 from edgerank.modelstore.checks import PublishError, check_artifact

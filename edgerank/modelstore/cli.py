@@ -7,7 +7,7 @@
     verify NAME [VERSION] [--repair]  re-check the stored files against their checksums;
                                   --repair first rolls back what a publisher that died left
 
-The store is ``--store DIR``, else ``$EDGERANK_STORE``, else ``~/.edgerank/models``.
+The store is ``--store DIR``, else ``$EDGERANK_STORE``, else ``~/.edgerank/registry``.
 Exit codes: 0 ok, 2 usage/config/unknown model/malformed manifest/unusable store, 3 artifact refused.
 """
 
@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m edgerank.registry", description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    store_help = "registry directory (default: $EDGERANK_STORE or ~/.edgerank/models)"
+    store_help = "registry directory (default: $EDGERANK_STORE or ~/.edgerank/registry)"
     parser.add_argument("--store", default=None, help=store_help)
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)

@@ -4,8 +4,8 @@
     replay SOURCE USERS.csv [--limit N]                            every row is a request
     video  SOURCE EVENTS.jsonl [--out FILE]                        short-video feed events (see video_cli)
 
-SOURCE is ``--artifact DIR`` (one published artifact), ``--store DIR --model NAME`` (the
-registry and its rollout) or ``--server URL --model NAME`` (the ``python -m edgerank.serve``
+SOURCE is ``--artifact DIR`` (one published artifact), ``--model NAME`` (the registry and its
+rollout; ``--store DIR``, else ``$EDGERANK_STORE``, else ``~/.edgerank/registry``) or ``--server URL --model NAME`` (the ``python -m edgerank.serve``
 service: resolved there, downloaded into ``--cache``, served from the cache when the server is
 away; events are then posted to the server instead of a local log). Each request is recorded to the monitoring log (``--db FILE``,
 default ``$EDGERANK_MONITOR_DB`` or ``~/.edgerank/monitor.sqlite``; ``--no-monitor`` to skip),
@@ -32,9 +32,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common = argparse.ArgumentParser(add_help=False)
-    where = common.add_mutually_exclusive_group(required=True)
+    where = common.add_mutually_exclusive_group()
     where.add_argument("--artifact", help="artifact directory (manifest.json + model.tflite)")
-    where.add_argument("--store", help="model registry directory (use with --model)")
+    where.add_argument("--store", help="model registry directory (default: $EDGERANK_STORE or ~/.edgerank/registry)")
     where.add_argument("--server", help="URL of an edgerank.serve service (use with --model)")
     common.add_argument("--model", help="model name in the registry or on the server")
     common.add_argument("--cache", default=None, help="--server: local model cache (default: $EDGERANK_CACHE or ~/.edgerank/cache)")
@@ -60,16 +60,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from edgerank.locations import default_monitor_db
+    from edgerank.locations import default_monitor_db, default_store
     from edgerank.monitor.events import EventLog
     from edgerank.runtime.product import ProductRuntime
     from edgerank.runtime.sources import FixedArtifact, StoreSource
 
     try:
-        if (args.store or args.server) and not args.model:
-            raise EdgeRankError(f"{'--store' if args.store else '--server'} needs --model NAME")
+        if args.server and not args.model:
+            raise EdgeRankError("--server needs --model NAME")
+        if not args.artifact and not args.model:
+            raise EdgeRankError("say which model: --artifact DIR, or --model NAME (from the registry, or with --server)")
+        if args.artifact and args.model:
+            raise EdgeRankError("--artifact and --model exclude each other")
         if not args.server:
-            source = FixedArtifact(args.artifact) if args.artifact else StoreSource(args.store, args.model)
+            source = FixedArtifact(args.artifact) if args.artifact else StoreSource(args.store or default_store(), args.model)
             monitor = None if args.no_monitor else EventLog(Path(args.db) if args.db else default_monitor_db())
         else:
             from edgerank.locations import default_cache

@@ -15,11 +15,12 @@ ranking the true ListReward scores.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 
 import numpy as np
 import torch
 
+from edgerank.console import progress
 from edgerank.data.ranking import RankingRequest
 from edgerank.rankers.base import Ranker
 from edgerank.training.list_metrics import LIST_METRICS, gains, list_metrics
@@ -40,7 +41,8 @@ def evaluate_ranker(ranker: Ranker, requests: Iterable[RankingRequest], seed: in
     truth: dict[str, list[float]] = {"ranker": [], "pxtr": [], "random": []}
     logged: dict[str, list[float]] = {}
     evals, all_truth, all_labels = [], True, True
-    for request in requests:
+    total = len(requests) if isinstance(requests, Sized) else None
+    for request in progress(requests, "ranker evaluation", total):
         ranking = ranker.rank(request.inputs)
         evals.append(ranking.evaluations)
         order = np.asarray(request.server_order)

@@ -1,0 +1,63 @@
+"""What a default run shows on the terminal: a few lines of its own, third-party output in run.log."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import run_cli
+from edgerank.console import round_metric
+
+TINY = ["+experiment=product_topk", "data.num_users=1500", "trainer.max_epochs=2", "export.parity_samples=16"]
+NOISE = ["[START]", "[ DONE]", "torchao", "triton", "absl", "oneDNN", "FutureWarning", "LeafSpec", "litlogger", "KernelPreference"]
+PROGRESS = re.compile(r"\r|it/s|\x1b\[A")  # tqdm redraws: one terminal line, many in a pipe
+
+
+def console_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip() and not PROGRESS.search(line)]
+
+
+def test_default_run_prints_one_line_per_phase_and_keeps_third_party_output_in_the_log(tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_cli([*TINY, f"hydra.run.dir={run_dir}"], cwd=tmp_path)  # progress bar on, as by default
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = console_lines(result.stdout + result.stderr)
+    assert len(lines) <= 20, "\n".join(lines)
+    assert not [line for line in lines if any(word in line for word in NOISE)], "\n".join(lines)
+    assert console_lines(result.stderr)[0] == f"product_topk: data=product_synthetic model=dense_topk seed=0 epochs=2 -> {run_dir}"
+    for name in ("train", "test", "conversion", "parity", "publish"):
+        assert any(re.match(rf"{name}\s+\d+\.\d s", line) for line in lines), (name, lines)
+    assert any(re.match(rf"run dir\s+{re.escape(str(run_dir))}$", line) for line in lines)
+    parity = json.loads((run_dir / "parity_report.json").read_text())
+    verdict = next(line for line in lines if line.startswith("parity ") and "passed" in line)
+    assert f"max abs err {parity['max_abs_err']:.2g}, lists identical 100.0%, 16 requests" in verdict
+    log = (run_dir / "run.log").read_text()
+    assert "[START] LiteRT-Torch Convert" in log and "GPU available" in log
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    manifest = json.loads((run_dir / "artifact" / "manifest.json").read_text())
+    assert metrics["artifact/size_bytes"] == manifest["size_bytes"]  # the table's figures, under its keys
+    assert metrics["parity/max_abs_err"] == pytest.approx(parity["max_abs_err"], rel=1e-5)
+    assert metrics["parity/lists_identical"] == 1.0
+    for key, value in metrics.items():
+        assert float(f"{value:.6g}") == value, (key, value)  # no float32 noise
+        assert f"{key}  " in result.stdout
+
+
+def test_verbose_switch_brings_third_party_output_back(tmp_path):
+    quiet = run_cli([*TINY, "export.enabled=false", f"hydra.run.dir={tmp_path / 'quiet'}"], cwd=tmp_path)
+    loud = run_cli(["-v", *TINY, "export.enabled=false", f"hydra.run.dir={tmp_path / 'loud'}"], cwd=tmp_path)
+    assert quiet.returncode == 0 and loud.returncode == 0, loud.stderr[-3000:]
+    assert "GPU available" not in quiet.stdout + quiet.stderr
+    assert "GPU available" in loud.stdout + loud.stderr and "train  " in loud.stdout + loud.stderr
+    assert "GPU available" in (tmp_path / "loud" / "run.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("value", "rounded"),
+    [(0.11924999952316284, 0.11925), (3.5762786865234375e-07, 3.57628e-07), (355.0999755859375, 355.1), (0.0, 0.0), (65064, 65064)],
+)
+def test_metrics_keep_six_significant_digits(value, rounded):
+    assert round_metric(value) == rounded
