@@ -26,7 +26,9 @@ def test_default_run_prints_one_line_per_phase_and_keeps_third_party_output_in_t
     lines = console_lines(result.stdout + result.stderr)
     assert len(lines) <= 20, "\n".join(lines)
     assert not [line for line in lines if any(word in line for word in NOISE)], "\n".join(lines)
-    assert console_lines(result.stderr)[0] == f"product_topk: data=product_synthetic model=dense_topk seed=0 epochs=2 -> {run_dir}"
+    own = console_lines(result.stderr)
+    experiment = f"product_topk: data=product_synthetic model=dense_topk seed=0 epochs=2 -> {run_dir}"
+    assert experiment in own and own.index(experiment) < [line.split()[0] for line in own].index("train"), own
     for name in ("train", "test", "conversion", "parity", "publish"):
         assert any(re.match(rf"{name}\s+\d+\.\d s", line) for line in lines), (name, lines)
     assert any(re.match(rf"run dir\s+{re.escape(str(run_dir))}$", line) for line in lines)
