@@ -24,6 +24,7 @@ from edgerank import console
 from edgerank.errors import ConfigError, EdgeRankError
 from edgerank.export.options import check_export_options
 from edgerank.job_checks import check_checkpoint, check_job, checkpoint_path
+from edgerank.rankers.base import Ranker
 from edgerank.registry import Registry, load_plugins
 from edgerank.staging import remove_stale_staging, staging_prefix
 from edgerank.tracking import log_config, log_outcome
@@ -115,8 +116,9 @@ def _run(cfg: DictConfig, output_dir: Path, parallel_jobs: int) -> dict[str, flo
     if ranker is not None:
         from edgerank.training.rerank_eval import evaluate_ranker
 
-        ranker.fit(datamodule.train_dataloader(), datamodule.spec.input_names)  # a ranker's own parameters
-
+        if type(ranker).fit is not Ranker.fit:  # a ranker with parameters of its own (e.g. seq2slate)
+            with console.phase("ranker training"):
+                ranker.fit(datamodule.train_dataloader(), datamodule.spec.input_names)
         with console.phase("ranker evaluation", quiet=False) as step:
             metrics.update(console.round_metrics(evaluate_ranker(ranker.eval(), list(datamodule.ranking_requests()), seed=int(cfg.seed))))
             step.note = _headline(metrics, "rerank/true_list_reward")

@@ -1,17 +1,20 @@
 """``python -m edgerank.simulate sim_log.parquet --sessions 100000 --seed 0``: the simulator's
 sessions written as a feed log (the fixed columns of ``data=video_log``, plus the simulator's
-ground truth ``true_<task>``), so a log pipeline can be tried end to end on a known world.
+ground truth ``true_<task>``), so a log pipeline can be tried end to end on a known world. A
+``.jsonl`` path writes the same sessions as the raw events an app sends instead
+(:mod:`edgerank.data.video_log_events`), the input of ``python -m edgerank.runtime video``.
 
 ``--sessions N`` simulates ``ceil(N / sessions_per_user)`` users; ``--set key=value`` changes any
 other knob of :class:`~edgerank.data.video_simulator.SimConfig` (as ``data.<key>`` does for
 ``data=video_synthetic``). The file is written to a temporary name and moved into place, and
-its format follows the suffix (.parquet, .csv, .tsv).
+its format follows the suffix (.parquet, .csv, .tsv, .jsonl).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import os
 import sys
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
+from edgerank.data.video_log_events import app_events
 from edgerank.data.video_sim_log import log_columns
 from edgerank.data.video_simulator import SimConfig, simulate
 from edgerank.errors import ConfigError, EdgeRankError
@@ -50,14 +54,17 @@ def write_log(columns: dict, path: Path) -> None:
         frame.write_parquet(staging)
     elif suffix in (".csv", ".tsv"):
         frame.write_csv(staging, separator="," if suffix == ".csv" else "\t")
+    elif suffix == ".jsonl":
+        with staging.open("w") as out:
+            out.writelines(json.dumps(event) + "\n" for event in app_events(frame))
     else:
-        raise ConfigError("path", f"must end in .parquet, .csv or .tsv, got {path.name!r}")
+        raise ConfigError("path", f"must end in .parquet, .csv, .tsv or .jsonl, got {path.name!r}")
     staging.replace(path)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgerank.simulate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("path", type=Path, help="output .parquet/.csv/.tsv")
+    parser.add_argument("path", type=Path, help="output .parquet/.csv/.tsv (a feed log) or .jsonl (app events)")
     parser.add_argument("--sessions", type=int, default=1800)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE")

@@ -11,8 +11,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from conftest import compose_config, SMALL
+from conftest import compose_config, run_cli, SMALL
 from edgerank.data.video_features import TASKS
+from edgerank.data.video_log_events import log_requests, request_events
 from edgerank.data.video_log_prepare import PREPARED
 from edgerank.data.video_stream import Shards
 from edgerank.pipeline import run
@@ -44,38 +45,6 @@ def test_train_export_parity_through_video_log(trained):
     assert manifest["size_bytes"] < 6 * 1024 * 1024  # the paper's bound, whatever the number of distinct ids
 
 
-def log_requests(log: Path) -> list[pl.DataFrame]:
-    """The log's requests in the loader's order (user, session start, request start, position)."""
-    frame = pl.read_parquet(log).with_columns(
-        pl.col("ts").min().over("user_id", "session_id").alias("s0"), pl.col("ts").min().over("request_id").alias("r0"))
-    frame = frame.sort("user_id", "s0", "session_id", "r0", "request_id", "position")
-    return frame.partition_by("request_id", maintain_order=True)
-
-
-def events_of(requests: list[pl.DataFrame]):
-    """Per request: the raw events an app sends before it (feedback on what it showed), then it."""
-    previous, session = None, None
-    for rows in requests:
-        first = rows.row(0, named=True)
-        events = []
-        if first["session_id"] == session and previous is not None:
-            for r in previous.filter(pl.col("exposed") == 1).iter_rows(named=True):
-                events.append({"type": "exposure", "ts": r["ts"], "video_id": r["video_id"]})
-                events.append({"type": "play", "ts": r["ts"] + 1, "video_id": r["video_id"], "watched_seconds": 1.0,
-                               "effective_view": bool(r["effective_view"])})
-                if r["like"]:
-                    events.append({"type": "like", "ts": r["ts"] + 1, "video_id": r["video_id"]})
-                if r["has_next"]:
-                    events.append({"type": "skip", "ts": r["ts"] + 2, "video_id": r["video_id"]})
-        new_session = first["session_id"] != session
-        session, previous = first["session_id"], rows
-        events.append({"type": "network", "ts": rows["ts"].min(), "mbps": first["network_speed"]})
-        candidates = [{"video_id": r["video_id"], "category": r["category"], "duration": r["duration"], "preload": r["preload"],
-                       "pxtr": [r[f"pxtr_{t}"] for t in TASKS]} for r in rows.iter_rows(named=True)]
-        events.append({"type": "request", "ts": rows["ts"].min(), "candidates": candidates})
-        yield new_session, first["user_id"], events
-
-
 def test_replaying_the_log_through_the_runtime_gives_the_training_inputs(trained):
     root, log, _ = trained
     prepared = next((root / "cache").glob(f"*/{PREPARED}")).parent
@@ -84,9 +53,9 @@ def test_replaying_the_log_through_the_runtime_gives_the_training_inputs(trained
     offline = shards.tensors(0)
     runtime = VideoRuntime(FixedArtifact(root / "run" / "artifact"), num_threads=1)
     session, checked, long_history = None, 0, 0
-    requests = log_requests(log)
+    requests = log_requests(pl.read_parquet(log))
     assert len(requests) == len(offline["cand_mask"])
-    for index, (new_session, user, events) in enumerate(events_of(requests)):
+    for index, (new_session, user, _, events) in enumerate(request_events(requests)):
         if new_session:
             session = runtime.session(user)
         for event in events[:-1]:
@@ -99,6 +68,21 @@ def test_replaying_the_log_through_the_runtime_gives_the_training_inputs(trained
         checked += 1
         long_history += offline["seq_mask"][index].sum() == 8
     assert checked == len(requests) and long_history > 0
+
+
+def test_simulated_app_events_replay_through_the_runtime_cli(trained, tmp_path):
+    """``python -m edgerank.simulate events.jsonl`` is a sample input of ``runtime video``: every
+    request of it is served by the model, one request per request of the same sessions' log."""
+    root, _, _ = trained
+    events, log = tmp_path / "events.jsonl", tmp_path / "log.parquet"
+    for path in (events, log):
+        assert simulate_main([str(path), "--sessions", "6", "--seed", "7", "--set", "num_videos=400"]) == 0
+    done = run_cli(["video", "--artifact", str(root / "run" / "artifact"), str(events), "--no-monitor", "--threads", "1"],
+                   cwd=tmp_path, module="edgerank.runtime")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    requests = pl.read_parquet(log)["request_id"].n_unique()
+    assert summary["requests"] == summary["model"] == requests and summary["bad_lines"] == summary["fallback"] == 0
 
 
 def test_an_id_never_seen_in_training_is_ranked_by_the_model(trained):
