@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from conftest import run_cli
+from edgerank.console import LOG_FILE
 from edgerank.sweep_summary import markdown, plot, summarise, swept_keys
 
 
@@ -102,7 +103,7 @@ def test_optuna_search_with_parallel_local_launcher(tmp_path):
     from edgerank.training.threads import cores
 
     for i in range(2):  # threads=auto: each of the 2 parallel jobs got at most its share of the cores, in torch
-        found = re.search(r"intra-op threads: (\d+) \(threads=auto, 2 parallel job\(s\)", (sweep / str(i) / "cli.log").read_text())
+        found = re.search(r"intra-op threads: (\d+) \(threads=auto, 2 parallel job\(s\)", (sweep / str(i) / LOG_FILE).read_text())
         assert found and 1 <= int(found.group(1)) <= max(1, cores() // 2)
 
 
