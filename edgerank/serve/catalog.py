@@ -19,7 +19,6 @@ registry CLI's ``resolve`` runs, so the service and the CLI assign every user id
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -30,11 +29,10 @@ from typing import Any
 from edgerank.errors import EdgeRankError
 from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE
 from edgerank.modelstore import ModelStore, VersionRecord
+from edgerank.modelstore.schema import name_problem
 from edgerank.modelstore.store import INDEX_FILE
 from edgerank.runtime.sources import StoreSource
 
-# What a model name in a URL may look like: no separators, no dot-only names, bounded length.
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 SERVED_FILES = (MODEL_FILE, MANIFEST_FILE)
 # Re-read the index at least this often even when its files look unchanged on disk (a write
 # within the file system's timestamp granularity keeps size and mtime).
@@ -56,8 +54,10 @@ class VerifiedFile:
 
 
 def check_name(name: str) -> str:
-    if not NAME_PATTERN.fullmatch(name) or ".." in name:
-        raise NotServed(400, f"invalid model name {name[:80]!r} (allowed: {NAME_PATTERN.pattern})")
+    """``name``, when the store could hold a model of that name (its own rule) and it has no ``..``."""
+    problem = name_problem(name) or (f"{name!r} contains '..'" if ".." in name else None)
+    if problem:
+        raise NotServed(400, f"invalid model name: {problem[:200]}")
     return name
 
 
