@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from edgerank.errors import ConfigError
+from edgerank.models.layers import positive
 from edgerank.models.video_blocks import GRUCell
 from edgerank.rankers.base import Ranker
 from edgerank.rankers.beam import best_list
@@ -87,8 +88,7 @@ class Seq2SlateRanker(Ranker):
     ) -> None:
         super().__init__(scorer, list_size, alpha, beta, mask_input)
         for name, value in (("hidden", hidden), ("epochs", epochs), ("batch_size", batch_size)):
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(name, f"must be a positive integer, got {value!r}")
+            positive(name, value)
         if not float(lr) > 0:
             raise ConfigError("lr", f"must be positive, got {lr}")
         self.epochs, self.lr, self.batch_size, self.seed = epochs, float(lr), batch_size, int(seed)
