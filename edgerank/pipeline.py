@@ -109,8 +109,8 @@ def _run(cfg: DictConfig, output_dir: Path, parallel_jobs: int) -> dict[str, flo
         checkpoint = best or None
     with console.phase("test", quiet=False) as step:
         results = trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
-        step.note = _headline(results[0], cfg.get("optimized_metric"))
-    metrics = console.round_metrics({key: float(value) for key, value in sorted(results[0].items())})
+        metrics = console.round_metrics({key: float(value) for key, value in sorted(results[0].items())})
+        step.note = _headline(metrics, cfg.get("optimized_metric"))  # the figure the table and metrics.json show
     if not trainer.is_global_zero:  # data-parallel workers: rank 0 alone writes and exports
         return metrics
     if ranker is not None:
