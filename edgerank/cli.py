@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-import signal
 import sys
-import threading
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -24,6 +22,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
 from edgerank.console import show_everything
 from edgerank.errors import ConfigError, EdgeRankError, did_you_mean
+from edgerank.termination import exit_on_sigterm
 from hydra_plugins.edgerank_searchpath.edgerank_searchpath import EdgeRankSearchPathPlugin
 
 log = logging.getLogger("edgerank")
@@ -83,9 +82,7 @@ def job(cfg: DictConfig) -> float | None:
     """
     from edgerank.pipeline import run  # after Hydra parsed the command line: keeps --help fast
 
-    # a terminated run removes its staging folders too; a launcher's own handler (submitit) is kept
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    exit_on_sigterm()  # a terminated run removes its staging folders too
 
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):  # print once, via Hydra's handlers
         logging.getLogger(name).handlers.clear()
@@ -112,8 +109,3 @@ def job(cfg: DictConfig) -> float | None:
         log.warning("optimized_metric '%s' is not among the metrics %s", metric, sorted(metrics))
     return metrics.get(metric) if metric else None
 
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    """SIGTERM (``kill``, a scheduler's time limit) as ``SystemExit``: ``finally`` blocks run, so an
-    export interrupted half-way removes what it staged instead of leaving it behind."""
-    raise SystemExit(128 + signum)

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -200,6 +201,52 @@ def test_a_run_terminated_during_export_removes_its_staging_folder(tmp_path):
         process.kill()
     assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".artifact")]
     assert not (run_dir / "artifact").exists() and not (run_dir / "metrics.json").exists()
+
+
+def test_a_termination_during_conversion_waits_for_the_converter_then_exits_143(tmp_path, monkeypatch):
+    """A SystemExit raised inside a C++ extension's initialisation (jaxlib's MLIR bindings, which the
+    converter imports) aborts the process before any cleanup: the converter runs to its end first."""
+    import litert_torch
+
+    from edgerank.export.convert import to_tflite
+    from edgerank.termination import _handle
+
+    monkeypatch.setattr(signal, "getsignal", lambda signum: signal.SIG_DFL)
+    previous = signal.signal(signal.SIGTERM, _handle)
+    convert = litert_torch.convert
+
+    def terminated_while_converting(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return convert(*args, **kwargs)
+
+    monkeypatch.setattr(litert_torch, "convert", terminated_while_converting)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            to_tflite(torch.nn.Linear(3, 2), {"input": np.zeros((1, 3), np.float32)}, tmp_path / "model.tflite")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert exited.value.code == 128 + signal.SIGTERM
+    assert (tmp_path / "model.tflite").stat().st_size > 0  # the conversion finished first
+
+
+def test_outside_native_code_a_termination_exits_at_once(monkeypatch):
+    from edgerank.termination import _handle, deferred
+
+    previous = signal.signal(signal.SIGTERM, _handle)
+    reached = []
+    try:
+        with pytest.raises(SystemExit) as exited:
+            os.kill(os.getpid(), signal.SIGTERM)
+            reached.append("after the signal")
+        assert exited.value.code == 143 and not reached
+        with pytest.raises(SystemExit), deferred(), deferred():  # nested: exits when the outer one ends
+            os.kill(os.getpid(), signal.SIGTERM)
+            with deferred():
+                pass
+            reached.append("inside")
+        assert reached == ["inside"]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_a_live_runs_staging_folder_is_left_alone(tmp_path):

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from edgerank.errors import EdgeRankError
+from edgerank.termination import deferred
 
 
 class ConversionError(EdgeRankError):
@@ -35,9 +36,9 @@ def to_tflite(graph: nn.Module, sample: Mapping[str, np.ndarray], path: str | Pa
     ``signature_samples(sample) -> {name: inputs}``; for the parity check it also provides
     ``reference(sample)`` and ``run_exported(interpreter, sample)`` running the app loop.
     """
-    import litert_torch  # heavy; only the export step needs it
+    with deferred(), _quiet():
+        import litert_torch  # heavy; only the export step needs it
 
-    with _quiet():
         try:
             if hasattr(graph, "signatures"):  # several signatures in one file, driven by an app loop
                 converter: Any = litert_torch

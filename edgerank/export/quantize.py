@@ -32,6 +32,7 @@ from torch import nn
 from edgerank.errors import ConfigError, did_you_mean
 from edgerank.export.evaluate import Evaluator
 from edgerank.export.parity import run_torch
+from edgerank.termination import deferred
 
 MODES = {"int8": "dynamic_wi8_afp32", "int8_weight_only": "weight_only_wi8_afp32"}
 TOLERANCE_KEYS = ("max_abs_err", "min_overlap_at_k", "max_metric_drop", "max_size_ratio")
@@ -47,15 +48,15 @@ def check_mode(mode: Any) -> str:
 def quantize_tflite(float_path: str | Path, out_path: str | Path, mode: str) -> Path:
     """Write the ``mode`` quantization of ``float_path`` to ``out_path``."""
     check_mode(mode)
-    from ai_edge_quantizer import quantizer, recipe
-
-    q = quantizer.Quantizer(str(float_path))
-    q.load_quantization_recipe(getattr(recipe, MODES[mode])())
     root = logging.getLogger()
     level, root.level = root.level, max(root.level, logging.WARNING)
     try:
         # it prints a size table to stdout and progress bars to stderr
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with deferred(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            from ai_edge_quantizer import quantizer, recipe
+
+            q = quantizer.Quantizer(str(float_path))
+            q.load_quantization_recipe(getattr(recipe, MODES[mode])())
             q.quantize().export_model(str(out_path), overwrite=True)
     finally:
         root.setLevel(level)
