@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conftest import SMALL, compose_config
+from conftest import compose_config, debug
 
 OVERRIDES = [
     "+experiment=product_topk",
@@ -61,7 +61,7 @@ def tiny_run(tmp_path_factory: Any) -> TinyRun:
         from edgerank.pipeline import run
 
         run_dir = tmp_path_factory.mktemp("tiny_product_run")
-        cfg = compose_config([*SMALL, *OVERRIDES], run_dir)
+        cfg = compose_config(debug(*OVERRIDES), run_dir)
         metrics = run(cfg, run_dir)
         _CACHE["run"] = TinyRun(run_dir, cfg, metrics)
     return _CACHE["run"]

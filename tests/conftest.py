@@ -17,13 +17,14 @@ from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
 
-SMALL = [
-    "trainer.max_epochs=2",
-    "trainer.enable_progress_bar=false",
-    "~callbacks.progress_bar",
-    "logger=none",
-    "export.parity_samples=32",
-]
+def debug(*overrides: str) -> list[str]:
+    """``overrides`` with the ``debug`` config group (conf/debug: one epoch, no logger, no progress
+    bar, 32 parity requests) selected after them, so it wins over ``+experiment``; two epochs
+    unless a test says otherwise, because the baseline comparisons need a model that learnt.
+    A test may pick a tiny world itself with ``+debug=product`` or ``+debug=video``."""
+    if any(o.startswith("+debug=") for o in overrides):
+        return list(overrides)
+    return ["trainer.max_epochs=2", *overrides, "+debug=default"]
 
 
 def compose_config(overrides: Sequence[str], output_dir: Path) -> DictConfig:
@@ -40,7 +41,7 @@ def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     """``make_cfg(*overrides)``: the composed, shrunk config writing under ``tmp_path``."""
 
     def make(*overrides: str, small: bool = True) -> DictConfig:
-        return compose_config([*(SMALL if small else []), *overrides], tmp_path)
+        return compose_config(debug(*overrides) if small else list(overrides), tmp_path)
 
     return make
 

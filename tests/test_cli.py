@@ -12,10 +12,9 @@ from plugin_fixtures import WIDE_TOPK, WIDE_TOPK_CONFIG, write_distribution
 
 QUICK = [
     "+experiment=product_topk",
+    "+debug=product",
     "data.num_users=1500",
     "trainer.max_epochs=2",
-    "trainer.enable_progress_bar=false",
-    "~callbacks.progress_bar",
     "export.parity_samples=16",
 ]
 

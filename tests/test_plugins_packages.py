@@ -28,15 +28,9 @@ PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 DCN, MMR = PLUGINS / "edgerank-dcn", PLUGINS / "edgerank-mmr"
 TINY_VIDEO = [
     "+experiment=video_rerank",
+    "+debug=video",
     "data.num_users=60",
-    "data.num_videos=300",
     "data.sessions_per_user=2",
-    "data.seq_len=10",
-    "data.batch_size=32",
-    "trainer.max_epochs=1",
-    "trainer.enable_progress_bar=false",
-    "~callbacks.progress_bar",
-    "logger=none",
     "export.parity_samples=8",
 ]
 

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from conftest import compose_config, run_cli, SMALL
+from conftest import compose_config, debug, run_cli
 from edgerank.data.video_features import TASKS
 from edgerank.data.video_log_events import log_requests, request_events
 from edgerank.data.video_log_prepare import PREPARED
@@ -28,8 +28,8 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("video_log_run")
     log = root / "sim_log.parquet"
     assert simulate_main([str(log), "--sessions", "90", "--seed", "5", "--set", "num_videos=400"]) == 0
-    cfg = compose_config([*SMALL, "+experiment=video_rerank", "data=video_log", f"data.path={log}",
-                          f"data.cache_dir={root / 'cache'}", "trainer.max_epochs=1", "export.parity_samples=16", *SHAPES],
+    cfg = compose_config(debug("+experiment=video_rerank", "data=video_log", f"data.path={log}",
+                          f"data.cache_dir={root / 'cache'}", "trainer.max_epochs=1", "export.parity_samples=16", *SHAPES),
                          root / "run")
     metrics = run(cfg, root / "run")
     return root, log, metrics
@@ -125,9 +125,9 @@ def test_kuairand_layout_trains_through_the_preset(tmp_path):
     folder = tmp_path / "KuaiRand-Pure" / "data"
     folder.mkdir(parents=True)
     write_kuairand(folder)
-    cfg = compose_config([*SMALL, "+experiment=video_rerank", "data=kuairand", f"data.path={folder}",
+    cfg = compose_config(debug("+experiment=video_rerank", "data=kuairand", f"data.path={folder}",
                           f"data.cache_dir={tmp_path / 'cache'}", "trainer.max_epochs=1", "export.enabled=false",
-                          "data.id_buckets=512", "data.category_buckets=32"], tmp_path / "run")
+                          "data.id_buckets=512", "data.category_buckets=32"), tmp_path / "run")
     metrics = run(cfg, tmp_path / "run")
     assert {f"test/{t}/auc" for t in TASKS} | {f"pxtr/{t}/auc" for t in TASKS} <= set(metrics)
     meta = json.loads(next((tmp_path / "cache").glob(f"*/{PREPARED}")).read_text())
@@ -158,9 +158,9 @@ def test_video_log_study_command_on_a_tiny_setting(tmp_path):
 
 def test_rankers_on_a_log_are_scored_by_the_logged_labels(trained, tmp_path):
     root, log, _ = trained
-    cfg = compose_config([*SMALL, "+experiment=video_rerank", "data=video_log", f"data.path={log}",
+    cfg = compose_config(debug("+experiment=video_rerank", "data=video_log", f"data.path={log}",
                           f"data.cache_dir={root / 'cache'}", "model=ta_mmoe_ctx", "ranker=greedy", "trainer.max_epochs=1",
-                          "export.enabled=false", "data.rank_eval_requests=40", *SHAPES], tmp_path)
+                          "export.enabled=false", "data.rank_eval_requests=40", *SHAPES), tmp_path)
     metrics = run(cfg, tmp_path)
     assert {"rerank/ndcg@10", "rerank/map@10", "rerank/server_ndcg@10"} <= set(metrics)
     assert "rerank/true_list_reward" not in metrics  # a log has no ground truth

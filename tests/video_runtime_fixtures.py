@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conftest import SMALL, compose_config
+from conftest import compose_config, debug
 
 OVERRIDES = ["+experiment=video_rerank", "data.num_users=40", "trainer.max_epochs=1", "export.parity_samples=8"]
 UNIX_T0 = 1_764_000_000.0  # a realistic clock: the runtime must only use differences
@@ -48,7 +48,7 @@ def tiny_video_run(tmp_path_factory: Any, ranker: str | None = None) -> VideoRun
         from edgerank.pipeline import run
 
         run_dir = tmp_path_factory.mktemp(f"tiny_video_{key}")
-        cfg = compose_config([*SMALL, *OVERRIDES, *([f"ranker={ranker}"] if ranker else [])], run_dir)
+        cfg = compose_config(debug(*OVERRIDES, *([f"ranker={ranker}"] if ranker else [])), run_dir)
         run(cfg, run_dir)
         _CACHE[key] = VideoRun(run_dir, cfg)
     return _CACHE[key]
