@@ -1,4 +1,4 @@
-"""Shared fixtures: compose the real configs once per test, shrunk to run in seconds.
+"""Shared fixtures: compose the real configs, shrunk to run in seconds.
 
 Like lightning-hydra-template's tests: compose with Hydra's compose API (the same configs the
 CLI uses, found through the installed package), write to ``tmp_path``, no logger, tiny data.
@@ -6,6 +6,8 @@ CLI uses, found through the installed package), write to ``tmp_path``, no logger
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import subprocess
 import sys
@@ -16,6 +18,7 @@ import pytest
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
+
 
 def debug(*overrides: str) -> list[str]:
     """``overrides`` with the ``debug`` config group (conf/debug: one epoch, no logger, no progress
@@ -28,12 +31,19 @@ def debug(*overrides: str) -> list[str]:
 
 
 def compose_config(overrides: Sequence[str], output_dir: Path) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="edgerank.conf", version_base="1.3"):
-        cfg = compose(config_name="train", overrides=list(overrides), return_hydra_config=False)
+    """A fresh copy of the config ``overrides`` compose to, writing under ``output_dir``; each set of
+    overrides is composed once per session (many tests of a module share theirs)."""
+    cfg = copy.deepcopy(_composed(tuple(overrides)))
     with open_dict(cfg):
         cfg.paths.output_dir = str(output_dir)
     return cfg
+
+
+@functools.cache
+def _composed(overrides: tuple[str, ...]) -> DictConfig:
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="edgerank.conf", version_base="1.3"):
+        return compose(config_name="train", overrides=list(overrides), return_hydra_config=False)
 
 
 @pytest.fixture
