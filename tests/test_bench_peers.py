@@ -15,6 +15,7 @@ import pytest
 
 from appside_fixtures import tiny_run
 from conftest import run_cli
+from edgerank.graph import SINGLE, OnDeviceGraph
 
 PEERS = ("onnxruntime", "executorch")
 HAS_ORT = all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime", "onnxscript"))
@@ -85,12 +86,20 @@ def test_no_reference_graph_gives_a_reason_per_peer(tmp_path):
     assert all(not p["available"] and "graph.pt" in p["reason"] for p in block.values())
 
 
+def _installed(name: str) -> bool:
+    from edgerank.bench.peers import PEERS as MODULES
+
+    return MODULES[name].unavailable() is None
+
+
 @pytest.mark.slow
 def test_every_peer_on_the_product_run(run, tmp_path):
     block = _bench(run, tmp_path)["peers"]
     _assert_result_or_reason(block)
     for name in PEERS:
-        if block[name].get("converted"):
+        assert block[name]["available"] is _installed(name), block[name]
+        if _installed(name):  # an installed peer must convert the product graph and match PyTorch
+            assert block[name]["converted"], block[name]
             assert block[name]["accuracy"]["max_abs_err"] < 1e-5 and block[name]["accuracy"]["lists_identical"] == 1.0
 
 
@@ -110,7 +119,8 @@ def test_app_loop_ranker_runs_on_every_peer():
     assert "tflite_float32" not in block["latency_ms"]  # no .tflite given: no ratio to report
     _assert_result_or_reason({k: {**v, "p50_over_tflite": 1} if v.get("converted") else v for k, v in block.items() if k in PEERS})
     for name in PEERS:
-        if block[name].get("converted"):
+        if _installed(name):
+            assert block[name]["converted"], block[name]
             assert block[name]["export"]["signatures"] == ["prepare", "step", "finish"]
             assert block[name]["accuracy"]["passed"], block[name]["accuracy"]
 
@@ -119,19 +129,35 @@ def _ranking(order, gains, margin):
     return {"ranked": np.array([order], np.int32), "gains": np.array([gains], np.float32), "margin": np.array([margin], np.float32)}
 
 
+class Answers(OnDeviceGraph):
+    """A one-signature ranker graph whose backends answer each request from a list."""
+
+    ranked_lists = {"ranked": "gains"}
+    tie_margin_output = "margin"
+
+
+def _backend(answers):
+    return {SINGLE: lambda i: answers[int(i[0])]}
+
+
 @pytest.mark.parametrize("margin, verdict", [(1e-7, "near_ties"), (0.1, "divergent")])
 def test_peer_lists_are_judged_by_the_parity_tie_margin_rule(margin, verdict):
     """A list that differs where PyTorch's own top-k margin was below float error is a near tie,
-    as in export parity (its later gains differ legitimately); with a clear margin it diverges."""
-    from edgerank.bench.peers.accuracy import compare
+    as in export parity (its later gains differ legitimately); with a clear margin it diverges.
+    The peer's accuracy block is export parity's own report of the same pair of backends."""
+    from edgerank.bench.peers.accuracy import accuracy
+    from edgerank.export.parity import compare
 
     expected = _ranking([0, 1, 2], [1.0, 0.5, 0.2], margin)
     other = _ranking([0, 2, 1], [1.0, 0.3, 0.2], margin)
     same = _ranking([3, 4, 5], [0.9, 0.4, 0.1], margin)
     requests = [{"i": np.array([0])}, {"i": np.array([1])}]
-    pick = lambda answers: lambda r: answers[int(r["i"][0])]  # noqa: E731
-    report = compare(pick([expected, same]), pick([other, same]), requests, {"ranked": "gains"}, margin_output="margin")
+    torch_side, peer_side = _backend([expected, same]), _backend([other, same])
+    report = accuracy(Answers(), torch_side, peer_side, requests)
     assert report[verdict] == 1 and report["near_ties"] + report["divergent"] == 1
     assert report["lists_identical"] == 0.5
     assert report["passed"] is (verdict == "near_ties")  # a near tie's gains are not float errors
     assert report["max_abs_err"] == (0.0 if verdict == "near_ties" else pytest.approx(0.2))
+    parity = compare(Answers(), torch_side, peer_side, requests).report  # what export parity would say
+    assert (parity.near_ties, parity.divergent, parity.lists_identical, parity.passed, parity.max_abs_err) == (
+        report["near_ties"], report["divergent"], report["lists_identical"], report["passed"], report["max_abs_err"])

@@ -11,8 +11,9 @@ import torch
 
 from edgerank.errors import ParityError
 from edgerank.export import artifact
-from edgerank.export.parity import DIVERGENT, IDENTICAL, NEAR_TIE, check_parity, compare_lists
 from edgerank.export.convert import to_tflite
+from edgerank.export.parity import DIVERGENT, IDENTICAL, NEAR_TIE, compare, compare_lists
+from edgerank.graph import SINGLE, OnDeviceGraph
 
 
 def test_compare_lists_tells_near_ties_from_divergence():
@@ -24,7 +25,7 @@ def test_compare_lists_tells_near_ties_from_divergence():
     assert compare_lists(ids, scores, np.array([[7, 9, 5]]), np.array([[0.5, 0.1, 0.2]]), 1e-5) == DIVERGENT
 
 
-class Scaled(torch.nn.Module):
+class Scaled(torch.nn.Module, OnDeviceGraph):
     ranked_lists = {"ids": "scores"}
 
     def __init__(self) -> None:
@@ -65,23 +66,28 @@ def test_diverging_export_is_reported_and_not_published(tmp_path, monkeypatch):
     assert sorted(p.name for p in destination.iterdir()) == ["manifest.json", "model.tflite", "reference_requests.npz"]
 
 
-class FakeRanker(torch.nn.Module):
-    """Reference and exported lists supplied directly (the multi-signature protocol)."""
+class FakeRanker(OnDeviceGraph):
+    """A graph whose lists are supplied directly: one backend returns a different list from position 1 on."""
 
     ranked_lists = {"ranked": "gains"}
     tie_margin_output = "margin"
 
-    def reference(self, sample):
-        return {"ranked": np.array([[3, 1, 2]]), "gains": np.array([[0.9, 0.5, 0.1]]), "margin": sample["margin"]}
 
-    def run_exported(self, interpreter, sample):  # a different list from position 1 on
-        return {"ranked": np.array([[3, 2, 1]]), "gains": np.array([[0.9, 0.4, 0.2]]), "margin": sample["margin"]}
+def reference_backend(**sample):
+    return {"ranked": np.array([[3, 1, 2]]), "gains": np.array([[0.9, 0.5, 0.1]]), "margin": sample["margin"]}
 
 
-def test_a_divergence_after_a_choice_closer_than_float_error_is_a_near_tie(tmp_path):
-    path = to_tflite(torch.nn.Linear(2, 2), {"input": np.zeros((1, 2), np.float32)}, tmp_path / "any.tflite")
-    tight = check_parity(FakeRanker(), path, [{"margin": np.array([2e-7], np.float32)}] * 3)
+def other_backend(**sample):
+    return {"ranked": np.array([[3, 2, 1]]), "gains": np.array([[0.9, 0.4, 0.2]]), "margin": sample["margin"]}
+
+
+def test_a_divergence_after_a_choice_closer_than_float_error_is_a_near_tie():
+    def judge(margin):
+        samples = [{"margin": np.array([margin], np.float32)}] * 3
+        return compare(FakeRanker(), {SINGLE: reference_backend}, {SINGLE: other_backend}, samples).report
+
+    tight = judge(2e-7)
     assert tight.passed and tight.near_ties == 3 and tight.divergent == 0 and tight.lists_identical == 0.0
     assert tight.max_abs_err == 0.0  # a near tie's scores are not float errors
-    loose = check_parity(FakeRanker(), path, [{"margin": np.array([0.05], np.float32)}] * 3)
+    loose = judge(0.05)
     assert not loose.passed and loose.divergent == 3 and loose.max_abs_err == pytest.approx(0.1)

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from edgerank.data.video_features import encode_requests
+from edgerank.graph import eager_runners
 from edgerank.rankers import adaptive_beam
 from edgerank.runtime import FixedArtifact, VideoRuntime
 from video_runtime_fixtures import RANKER_OPTIONS, build_ranker, event_stream, ranker_artifact, replay_requests, tiny_video_run
@@ -76,11 +77,11 @@ def test_greedy_artifact_returns_the_rankers_list(run, tmp_path_factory):
 def test_adaptive_beam_artifact_runs_its_loop_on_the_device(run, tmp_path_factory):
     artifact, ranker = ranker_artifact(run, tmp_path_factory, "adaptive_beam")
     options = RANKER_OPTIONS["adaptive_beam"]
-    signatures = {name: adaptive_beam.eager(module) for name, module in ranker.signatures().items()}
+    runners = eager_runners(ranker.on_device())
 
     def reference(inputs):
         with torch.no_grad():
-            result = adaptive_beam.drive(signatures, inputs, options["list_size"], options["threshold"])
+            result = adaptive_beam.drive(runners, inputs, options["list_size"], options["threshold"])
         return result.slots, result.gains
 
     runtime = VideoRuntime(FixedArtifact(artifact), ranker=options, num_threads=1)

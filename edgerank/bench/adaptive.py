@@ -11,30 +11,32 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgerank.bench.timing import time_interleaved
 
+if TYPE_CHECKING:
+    from edgerank.rankers.adaptive_beam import AdaptiveBeamGraph
+
 
 def adaptive_vs_beam(
-    graph: Any, adaptive_model: Path, requests: Sequence[Mapping[str, np.ndarray]], warmup: int, peak: Mapping[str, Any] | None = None
+    graph: "AdaptiveBeamGraph", adaptive_model: Path, requests: Sequence[Mapping[str, np.ndarray]], warmup: int, peak: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """Both p50s in turns; with ``peak`` (:func:`edgerank.bench.floor.peak_gflops`) also the
     unrolled twin's distance to the floor (``beam_floor``), as the benchmark reports the artifact's."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    from edgerank.export.convert import to_tflite
+    from edgerank.export.convert import litert_runners, to_tflite
+    from edgerank.graph import SINGLE
     from edgerank.rankers.beam import BeamSearchRanker
 
     ranker = graph.ranker
     beam = BeamSearchRanker(ranker.scorer, ranker.list_size, ranker.alpha, ranker.beta, ranker.beam_size, ranker.mask_input).eval()
-    adaptive = Interpreter(model_path=str(adaptive_model), num_threads=1)
+    adaptive = litert_runners(adaptive_model, graph)
     with tempfile.TemporaryDirectory() as tmp:
         beam_path = to_tflite(beam, requests[0], Path(tmp) / "beam.tflite")
-        beam_runner = Interpreter(model_path=str(beam_path), num_threads=1).get_signature_runner()
-        calls = {"beam": lambda r: beam_runner(**r), "adaptive": lambda r: graph.run_exported(adaptive, r)}
+        beam_runner = litert_runners(beam_path, beam)[SINGLE]
+        calls = {"beam": lambda r: beam_runner(**r), "adaptive": lambda r: graph.drive(adaptive, r)}
         timed = time_interleaved(calls, requests, warmup, rounds=10)  # in turns: both see the same machine
         beam_stats, adaptive_stats = timed["beam"], timed["adaptive"]
         beam_size = beam_path.stat().st_size
@@ -44,7 +46,7 @@ def adaptive_vs_beam(
 
             beam_floor = graph_floor(beam, beam_path, requests, round(beam_stats["p50"] * 1000, 1), peak)
     valid = [int(np.sum(r[ranker.mask_input] > 0.5)) for r in requests]
-    adaptive_evals = [int(graph.run_exported(adaptive, r)["evaluations"][0]) for r in requests]
+    adaptive_evals = [int(graph.drive(adaptive, r)["evaluations"][0]) for r in requests]
     return {
         "threshold": ranker.threshold,
         "beam_size": ranker.beam_size,

@@ -92,7 +92,11 @@ def benchmark(
         from edgerank.export.reference import load_graph
 
         graph = load_graph(run_dir)
-    adaptive = graph is not None and hasattr(graph, "signatures") and hasattr(graph, "ranker")
+    adaptive = False
+    if graph is not None:  # torch is loaded with the graph, not before (error paths stay fast)
+        from edgerank.rankers.adaptive_beam import AdaptiveBeamGraph
+
+        adaptive = isinstance(graph, AdaptiveBeamGraph)  # also timed against its unrolled-beam twin
     steps = len(found) * len(threads) + (len(threads) if graph is not None else 0) + adaptive + (peers is not None)
     steps += (len(found) + graph_path.is_file()) if memory else 0
     bar = progress(None, "bench", total=steps)
@@ -120,18 +124,17 @@ def benchmark(
     if graph is not None and isinstance(float_stats, dict):
         import torch
 
-        if hasattr(graph, "run_exported"):  # app-loop graphs: PyTorch runs the same loop
-            tensors, eager = requests, graph.reference
-        else:
-            tensors = [{k: torch.from_numpy(v) for k, v in r.items()} for r in requests]
-            eager = lambda r: graph(**r)  # noqa: E731
+        from edgerank.graph import eager_runners
+
+        runners = eager_runners(graph)  # called like every backend: numpy in, numpy out, the graph's loop
+        eager = lambda r: graph.drive(runners, r)  # noqa: E731
         previous = torch.get_num_threads()
         ratios = {}
         try:
             for t in threads:
                 torch.set_num_threads(t)
                 with torch.inference_mode():
-                    stats = time_requests(eager, tensors, warmup)
+                    stats = time_requests(eager, requests, warmup)
                 result["latency_ms"].setdefault("torch_eager", {})[str(t)] = stats
                 ratios[str(t)] = round(stats["p50"] / float_stats[str(t)]["p50"], 3)
                 step(f"torch_eager, {t} thread(s)")

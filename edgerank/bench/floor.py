@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from edgerank.bench.timing import time_requests
+from edgerank.graph import OnDeviceGraph, Runner, Runners, eager_runners
 
 PEAK_ROWS = 256  # rows of the peak graph: a GEMM, not a GEMV, so XNNPACK is compute-bound
 PEAK_MACS = 16_000_000  # work per timed call: call overhead (~µs) stays under 1 % of it
@@ -165,20 +166,18 @@ def eager_macs(call: Callable[[Any], Any], requests: Sequence[Any]) -> float:
     return total / max(1, len(requests))
 
 
-class CallCounter:
-    """An interpreter stand-in whose signature runners count their calls (for app loops)."""
+def counting(runners: Runners) -> tuple[dict[str, Runner], Counter]:
+    """``runners`` that count their calls (how often an app loop calls each signature)."""
+    calls: Counter = Counter()
 
-    def __init__(self, interpreter: Any) -> None:
-        self.interpreter, self.calls = interpreter, Counter()
-
-    def get_signature_runner(self, name: str) -> Callable[..., Any]:
-        runner = self.interpreter.get_signature_runner(name)
-
+    def counted(name: str, runner: Runner) -> Runner:
         def call(**inputs: np.ndarray) -> Any:
-            self.calls[name] += 1
+            calls[name] += 1
             return runner(**inputs)
 
         return call
+
+    return {name: counted(name, runner) for name, runner in runners.items()}, calls
 
 
 def floor_report(
@@ -210,19 +209,18 @@ def floor_report(
 
 
 def graph_floor(
-    graph: Any, model_path: str | Path, requests: Sequence[Mapping[str, np.ndarray]], tflite_p50_us: float | None, peak: Mapping[str, Any], counted: int = 16
+    graph: OnDeviceGraph, model_path: str | Path, requests: Sequence[Mapping[str, np.ndarray]], tflite_p50_us: float | None, peak: Mapping[str, Any], counted: int = 16
 ) -> dict[str, Any]:
     """:func:`floor_report` of a run's on-device graph (``reference/graph.pt``) and its ``.tflite``,
     MACs counted on the first ``counted`` requests (an app loop's work depends on the request)."""
-    import torch
-    from ai_edge_litert.interpreter import Interpreter
+    from edgerank.export.convert import litert_runners
 
     sample = list(requests[:counted])
-    if hasattr(graph, "run_exported"):  # app loop: eager runs the same loop; count the .tflite's calls
-        counter = CallCounter(Interpreter(model_path=str(model_path), num_threads=1))
-        for request in sample:
-            graph.run_exported(counter, request)
-        calls = {name: n / len(sample) for name, n in counter.calls.items()}
-        return floor_report(model_path, graph.reference, sample, tflite_p50_us, peak, calls)
-    tensors = [{k: torch.from_numpy(v) for k, v in r.items()} for r in sample]
-    return floor_report(model_path, lambda r: graph(**r), tensors, tflite_p50_us, peak)
+    eager = eager_runners(graph)
+    if len(eager) == 1:
+        return floor_report(model_path, lambda r: graph.drive(eager, r), sample, tflite_p50_us, peak)
+    runners, calls = counting(litert_runners(model_path, graph))  # app loop: count the .tflite's calls
+    for request in sample:
+        graph.drive(runners, request)
+    per_request = {name: n / len(sample) for name, n in calls.items()}
+    return floor_report(model_path, lambda r: graph.drive(eager, r), sample, tflite_p50_us, peak, per_request)

@@ -88,14 +88,14 @@ def _probe(kind: str, model: str, samples: str, threads: int) -> dict[str, float
 
         torch.set_num_threads(threads)
         baseline = _peak_mb()
+        from edgerank.graph import eager_runners
+
         graph = torch.load(model, weights_only=False).eval()  # also imports the model's code
         loaded = _peak_mb()
+        runners = eager_runners(graph)
         with torch.inference_mode():
             for request in requests:
-                if hasattr(graph, "run_exported"):  # several signatures: the app loop over eager modules
-                    graph.reference(request)
-                else:
-                    graph(**{k: torch.from_numpy(v) for k, v in request.items()})
+                graph.drive(runners, request)  # several signatures: the app loop over eager modules
     else:
         raise SystemExit(f"unknown runtime kind '{kind}' (tflite or torch)")
     peak = _peak_mb()

@@ -1,4 +1,4 @@
-"""Parity check: does the ``.tflite`` compute what the PyTorch graph computes?
+"""Parity check: does the ``.tflite`` (or any other backend) compute what the PyTorch graph computes?
 
 The answer is a report, not a bool: per named output the max absolute and relative error (float
 outputs) or the number of mismatching values (integer outputs), and for ranked-list outputs the
@@ -8,16 +8,16 @@ within the tie tolerance, so either order is correct in float arithmetic) from r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from ai_edge_litert.interpreter import Interpreter
 from torch import nn
+
+from edgerank.export.convert import litert_runners
+from edgerank.graph import OnDeviceGraph, Runners, as_graph, eager_runners
 
 
 @dataclass
@@ -70,59 +70,57 @@ def compare_lists(
     return NEAR_TIE if np.all(gap[differ] <= tie_tolerance) else DIVERGENT
 
 
-def run_torch(graph: nn.Module, sample: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    with torch.no_grad():
-        out = graph(**{k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sample.items()})
-    return {k: v.numpy() for k, v in out.items()}
+@dataclass
+class Comparison:
+    """What :func:`compare` finds: the parity report, plus how far the lists agree where they
+    are not identical (the int8 gate judges those)."""
+
+    report: ParityReport
+    top1_agreement: float  # share of lists whose first item is the same (1.0 without lists)
+    overlap_at_k: float  # mean share of the reference's items that the other list also holds
 
 
 def check_parity(
-    graph: nn.Module,
+    graph: OnDeviceGraph | nn.Module,
     tflite_path: str | Path,
     samples: Sequence[Mapping[str, np.ndarray]],
     tolerance: float = 1e-5,
     tie_tolerance: float | None = None,
 ) -> ParityReport:
-    """Run every sample through both sides and compare.
-
-    ``graph.ranked_lists`` (``{list_output: score_output}``) names the list outputs. A list that
-    differs is a near tie when, at every differing position, the two sides' scores agree within
-    ``tie_tolerance`` (default: ``tolerance``), or when the graph reports PyTorch's smallest
-    top-k margin (``graph.tie_margin_output``) and that margin was below ``tie_tolerance``: the
-    search met a choice closer than float error, so the other runtime's list is just as right.
-    Float errors are measured on the other requests (a near tie's scores differ legitimately).
-    """
-    tie_tolerance = tolerance if tie_tolerance is None else tie_tolerance
-    ranked: dict[str, str] = dict(getattr(graph, "ranked_lists", {}))
-    interpreter = Interpreter(model_path=str(tflite_path), num_threads=1)
-    graph = graph.eval()
-    if hasattr(graph, "run_exported"):  # several signatures driven by an app loop (see convert)
-        reference = graph.reference
-        exported = partial(graph.run_exported, interpreter)
-    else:
-        runner = interpreter.get_signature_runner()
-        reference = partial(run_torch, graph)
-        exported = lambda sample: runner(**{k: np.ascontiguousarray(v) for k, v in sample.items()})  # noqa: E731
-    return compare_runs(reference, exported, samples, ranked, tolerance, tie_tolerance, getattr(graph, "tie_margin_output", None))
+    """Export parity: eager PyTorch against the ``.tflite`` converted from ``graph``."""
+    graph = as_graph(graph)
+    return compare(graph, eager_runners(graph), litert_runners(tflite_path, graph), samples, tolerance, tie_tolerance).report
 
 
-def compare_runs(
-    reference: Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]],
-    exported: Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]],
+def compare(
+    graph: OnDeviceGraph | nn.Module,
+    reference: Runners,
+    other: Runners,
     samples: Sequence[Mapping[str, np.ndarray]],
-    ranked: Mapping[str, str],
     tolerance: float = 1e-5,
     tie_tolerance: float | None = None,
-    margin_output: str | None = None,
-) -> ParityReport:
-    """The comparison of :func:`check_parity` for any two runtimes of one graph (``exported``:
-    the ``.tflite``, or a peer such as ONNX Runtime), with its near-tie rules."""
+) -> Comparison:
+    """Drive every sample through ``graph``'s loop over two backends' runners and compare.
+
+    The one comparison of the project: export parity (eager PyTorch against the ``.tflite``),
+    the int8 gate (against the quantized ``.tflite``) and the peers benchmark (against ONNX
+    Runtime, ExecuTorch) all judge by it. ``graph.ranked_lists`` (``{list_output:
+    score_output}``) names the list outputs. A list that differs is a near tie when, at every
+    differing position, the two sides' scores agree within ``tie_tolerance`` (default:
+    ``tolerance``), or when the graph reports PyTorch's smallest top-k margin
+    (``graph.tie_margin_output``) and that margin was below ``tie_tolerance``: the search met a
+    choice closer than float error, so the other backend's list is just as right. Float errors
+    are measured on the other requests (a near tie's scores differ legitimately).
+    """
+    graph = as_graph(graph)
     tie_tolerance = tolerance if tie_tolerance is None else tie_tolerance
+    ranked, margin_output = dict(graph.ranked_lists), graph.tie_margin_output
     outputs: dict[str, OutputParity] = {}
-    identical = near_ties = divergent = 0
+    identical = near_ties = divergent = top1 = 0
+    overlaps: list[float] = []
     for sample in samples:
-        expected = reference(sample)
-        actual = exported(sample)
+        expected = graph.drive(reference, sample)
+        actual = graph.drive(other, sample)
         missing = sorted(set(expected) - set(actual))
         if missing:
             raise AssertionError(f"exported model lacks outputs {missing} (has {sorted(actual)})")
@@ -136,6 +134,10 @@ def compare_runs(
         identical += verdicts.count(IDENTICAL)
         near_ties += verdicts.count(NEAR_TIE)
         divergent += verdicts.count(DIVERGENT)
+        for name in ranked:
+            got, want = np.asarray(actual[name]).reshape(-1), np.asarray(expected[name]).reshape(-1)
+            top1 += int(got[0] == want[0])
+            overlaps.append(len(set(got.tolist()) & set(want.tolist())) / len(want))
         for name, ref in expected.items():
             got = np.asarray(actual[name])
             stats = outputs.setdefault(name, OutputParity(dtype=str(got.dtype)))
@@ -150,18 +152,19 @@ def compare_runs(
                 stats.max_rel_err = max(stats.max_rel_err, float(rel.max(initial=0.0)))
             elif name not in ranked:
                 stats.mismatches += int(np.sum(got != ref))
-    n = len(samples)
+    n, n_lists = len(samples), len(samples) * len(ranked)
     float_errs = [o.max_abs_err for o in outputs.values()]
     max_abs = max(float_errs, default=0.0)
     passed = max_abs <= tolerance and divergent == 0 and all(o.mismatches == 0 for o in outputs.values())
-    return ParityReport(
+    report = ParityReport(
         n_samples=n,
         tolerance=tolerance,
         max_abs_err=max_abs,
         max_rel_err=max((o.max_rel_err for o in outputs.values()), default=0.0),
-        lists_identical=identical / (n * len(ranked)) if ranked else 1.0,
+        lists_identical=identical / n_lists if n_lists else 1.0,
         near_ties=near_ties,
         divergent=divergent,
         passed=passed,
         outputs=outputs,
     )
+    return Comparison(report, top1 / n_lists if n_lists else 1.0, float(np.mean(overlaps)) if overlaps else 1.0)

@@ -9,8 +9,9 @@ it works for any graph litert-torch converted and needs no calibration data:
   before each op; same size, float compute, closer to the float model.
 
 A quantized model cannot meet float parity (1e-5), so its report measures what matters for a
-ranker against the *PyTorch* model - max error of every float output, identical lists, top-1
-agreement, mean overlap of the top-K sets - plus the size ratio and the test-metric deltas
+ranker against the *PyTorch* model, by export parity's own comparison
+(:func:`edgerank.export.parity.compare`) - max error of every float output, identical lists,
+top-1 agreement, mean overlap of the top-K sets - plus the size ratio and the test-metric deltas
 versus the float ``.tflite`` measured on the same rows, and checks each against configured
 tolerances. The artifact is published only when every tolerance holds.
 """
@@ -22,7 +23,6 @@ import io
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,14 @@ from torch import nn
 
 from edgerank.errors import ConfigError, did_you_mean
 from edgerank.export.evaluate import Evaluator
-from edgerank.export.parity import run_torch
+from edgerank.export.convert import litert_runners
+from edgerank.export.parity import compare
+from edgerank.graph import SINGLE, OnDeviceGraph, as_graph, eager_runners
 from edgerank.termination import deferred
 
 MODES = {"int8": "dynamic_wi8_afp32", "int8_weight_only": "weight_only_wi8_afp32"}
 TOLERANCE_KEYS = ("max_abs_err", "min_overlap_at_k", "max_metric_drop", "max_size_ratio")
+FLOAT_TIE = 1e-5  # a list differing where PyTorch's own choice was this close is a near tie, as in float parity
 
 
 def check_mode(mode: Any) -> str:
@@ -106,7 +109,7 @@ def check_tolerances(tolerances: Mapping[str, Any]) -> dict[str, float]:
 
 
 def quant_report(
-    graph: nn.Module,
+    graph: OnDeviceGraph | nn.Module,
     float_path: Path,
     quant_path: Path,
     samples: Sequence[Mapping[str, np.ndarray]],
@@ -115,60 +118,32 @@ def quant_report(
     tolerances: Mapping[str, float],
     evaluator: Evaluator | None = None,
 ) -> QuantReport:
-    """Compare the quantized model with PyTorch (outputs, lists) and with the float ``.tflite``
-    (size, test metrics), and judge it against ``tolerances``."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    ranked: dict[str, str] = dict(getattr(graph, "ranked_lists", {}))
-    graph = graph.eval()
-    interpreter = Interpreter(model_path=str(quant_path), num_threads=1)
-    if hasattr(graph, "run_exported"):  # several signatures driven by an app loop (see export.convert)
-        reference, exported = graph.reference, partial(graph.run_exported, interpreter)
-        runner = None
-    else:
-        runner = interpreter.get_signature_runner()
-        reference = partial(run_torch, graph)
-        exported = lambda sample: runner(**{k: np.ascontiguousarray(v) for k, v in sample.items()})  # noqa: E731
-    errors: dict[str, dict[str, float]] = {}
-    identical = top1 = 0
-    overlaps: list[float] = []
-    for sample in samples:
-        expected = reference(sample)
-        actual = exported(sample)
-        for name, ref in expected.items():
-            got = np.asarray(actual[name])
-            stats = errors.setdefault(name, {"max_abs_err": 0.0, "max_rel_err": 0.0, "mismatches": 0})
-            if np.issubdtype(ref.dtype, np.floating):
-                err = np.abs(got.astype(np.float64) - ref)
-                stats["max_abs_err"] = max(stats["max_abs_err"], float(err.max(initial=0.0)))
-                stats["max_rel_err"] = max(stats["max_rel_err"], float((err / np.maximum(np.abs(ref), 1e-12)).max(initial=0.0)))
-            elif name not in ranked:
-                stats["mismatches"] += int(np.sum(got != ref))
-        for list_name in ranked:
-            a, b = np.asarray(actual[list_name]).reshape(-1), np.asarray(expected[list_name]).reshape(-1)
-            identical += int(np.array_equal(a, b))
-            top1 += int(a[0] == b[0])
-            overlaps.append(len(set(a.tolist()) & set(b.tolist())) / len(b))
-    n, n_lists = len(samples), max(1, len(samples) * len(ranked))
+    """Compare the quantized model with PyTorch (outputs, lists: :func:`edgerank.export.parity.compare`,
+    near ties only where float parity sees them) and with the float ``.tflite`` (size, test
+    metrics), and judge it against ``tolerances``."""
+    graph = as_graph(graph)
+    quantized = litert_runners(quant_path, graph)
+    found = compare(graph, eager_runners(graph), quantized, samples, tolerance=tolerances["max_abs_err"], tie_tolerance=FLOAT_TIE)
+    parity = found.report
     float_size, size = float_path.stat().st_size, quant_path.stat().st_size
     metrics_float = metrics_quant = deltas = None
-    if evaluator is not None and runner is not None:  # evaluators drive the default signature
-        metrics_float = evaluator(Interpreter(model_path=str(float_path), num_threads=1).get_signature_runner())
-        metrics_quant = evaluator(runner)
+    if evaluator is not None and set(quantized) == {SINGLE}:  # evaluators drive the default signature
+        metrics_float = evaluator(litert_runners(float_path, graph)[SINGLE])
+        metrics_quant = evaluator(quantized[SINGLE])
         deltas = {k: metrics_quant[k] - metrics_float[k] for k in metrics_float}
     report = QuantReport(
         mode=mode,
         recipe=MODES[mode],
-        n_samples=n,
+        n_samples=parity.n_samples,
         size_bytes=size,
         float_size_bytes=float_size,
         size_ratio=size / float_size,
-        max_abs_err=max((e["max_abs_err"] for e in errors.values()), default=0.0),
-        max_rel_err=max((e["max_rel_err"] for e in errors.values()), default=0.0),
-        outputs=errors,
-        lists_identical=identical / n_lists if ranked else 1.0,
-        top1_agreement=top1 / n_lists if ranked else 1.0,
-        overlap_at_k=float(np.mean(overlaps)) if overlaps else 1.0,
+        max_abs_err=parity.max_abs_err,
+        max_rel_err=parity.max_rel_err,
+        outputs={name: {k: v for k, v in asdict(o).items() if k != "dtype"} for name, o in parity.outputs.items()},
+        lists_identical=parity.lists_identical,
+        top1_agreement=found.top1_agreement,
+        overlap_at_k=found.overlap_at_k,
         metrics_float=metrics_float,
         metrics_quantized=metrics_quant,
         metric_deltas=deltas,

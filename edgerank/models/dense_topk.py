@@ -15,6 +15,7 @@ from torch import nn
 
 from edgerank.data.choice import ChoiceSpec
 from edgerank.errors import ConfigError
+from edgerank.graph import OnDeviceGraph
 from edgerank.models.layers import dropout_rate, mlp
 from edgerank.registry import register_model
 
@@ -44,7 +45,7 @@ class DenseTopK(nn.Module):
         return TopKGraph(self)
 
 
-class TopKGraph(nn.Module):
+class TopKGraph(nn.Module, OnDeviceGraph):
     """What the app calls: ``(features, eligible) -> {scores, sku_ids}``, K best eligible products.
 
     ``eligible`` is 1.0 for products that may be shown and 0.0 otherwise. A rank with no eligible

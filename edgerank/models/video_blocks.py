@@ -17,6 +17,7 @@ from torch import nn
 
 from edgerank.data.video import VideoSpec
 from edgerank.data.video_features import TASKS
+from edgerank.graph import OnDeviceGraph
 from edgerank.models.layers import mlp  # plugins import mlp from here too
 
 
@@ -198,7 +199,7 @@ class VideoRerankNet(nn.Module):
         return RerankGraph(self)
 
 
-class RerankGraph(nn.Module):
+class RerankGraph(nn.Module, OnDeviceGraph):
     """What the app calls: the enabled inputs (by name) -> ``{task: probability [1, M]}``.
 
     Every possible input is a keyword with default None; the export passes only those of the

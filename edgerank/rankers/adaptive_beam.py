@@ -20,16 +20,16 @@ a step costs tens of microseconds.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from edgerank.errors import ConfigError
+from edgerank.graph import OnDeviceGraph, Runners, eager
 from edgerank.rankers.beam import BeamSearchRanker
 from edgerank.rankers.scorer import ContextScorer
-from edgerank.rankers.loop import BEAM_FIELDS, Ranking, Signature, drive
+from edgerank.rankers.loop import BEAM_FIELDS, Ranking, drive
 from edgerank.rankers.search import Beams, expand, unrolled
 from edgerank.registry import register_ranker
 
@@ -57,9 +57,8 @@ class AdaptiveBeamRanker(BeamSearchRanker):
 
     @torch.no_grad()
     def rank(self, inputs: dict[str, torch.Tensor]) -> Ranking:
-        signatures = {name: eager(module) for name, module in self.signatures().items()}
-        numpy_inputs = {k: v.numpy() for k, v in inputs.items()}
-        return drive(signatures, numpy_inputs, self.list_size, self.threshold)
+        runners = {name: eager(module) for name, module in self.signatures().items()}
+        return drive(runners, {k: v.numpy() for k, v in inputs.items()}, self.list_size, self.threshold)
 
     def search_with_margin(
         self, inputs: dict[str, torch.Tensor]
@@ -72,9 +71,9 @@ class AdaptiveBeamRanker(BeamSearchRanker):
         return AdaptiveBeamGraph(self)
 
 
-class AdaptiveBeamGraph(nn.Module):
-    """The exported form: three signatures in one file plus the loop that drives them
-    (the multi-signature protocol of :func:`edgerank.export.convert.to_tflite`)."""
+class AdaptiveBeamGraph(nn.Module, OnDeviceGraph):
+    """The exported form: three signatures in one file, driven by the app loop
+    :func:`edgerank.rankers.loop.drive` over any backend's runners."""
 
     ranked_lists = {"ranked": "gains"}
     tie_margin_output = "margin"
@@ -83,7 +82,7 @@ class AdaptiveBeamGraph(nn.Module):
         super().__init__()
         self.ranker = ranker
 
-    def signatures(self) -> dict[str, nn.Module]:
+    def signature_modules(self) -> dict[str, nn.Module]:
         return self.ranker.signatures()
 
     @torch.no_grad()
@@ -97,37 +96,14 @@ class AdaptiveBeamGraph(nn.Module):
             "finish": {**shared, **{k: v[:1] for k, v in beams.items()}},
         }
 
-    def _result(self, ranking: Ranking) -> dict[str, np.ndarray]:
+    def drive(self, runners: Runners, request: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ranking = drive(runners, request, self.ranker.list_size, self.ranker.threshold)
         return {
             "ranked": ranking.slots.astype(np.int32)[None, :],
             "gains": ranking.gains.astype(np.float32)[None, :],
             "evaluations": np.array([ranking.evaluations], dtype=np.int32),
             "margin": np.array([ranking.margin], dtype=np.float32),
         }
-
-    @torch.no_grad()
-    def reference(self, sample: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        signatures = {name: eager(module) for name, module in self.signatures().items()}
-        return self._result(drive(signatures, sample, self.ranker.list_size, self.ranker.threshold))
-
-    def __getstate__(self) -> dict[str, Any]:  # signature runners are per process: never pickled
-        return {k: v for k, v in super().__getstate__().items() if k not in ("_runners_of", "_runners")}
-
-    def run_exported(self, interpreter: Any, sample: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        if getattr(self, "_runners_of", None) is not interpreter:  # build the runners once per interpreter
-            self._runners_of = interpreter
-            self._runners = {name: interpreter.get_signature_runner(name) for name in self.signatures()}
-        return self._result(drive(self._runners, sample, self.ranker.list_size, self.ranker.threshold))
-
-
-def eager(module: nn.Module) -> Signature:
-    """Call a signature module the way the app calls a ``.tflite`` signature: numpy in, numpy out."""
-
-    def call(**arrays: np.ndarray) -> dict[str, np.ndarray]:
-        out = module(**{k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()})
-        return {k: v.numpy() for k, v in out.items()}
-
-    return call
 
 
 def _beam_outputs(

@@ -9,13 +9,14 @@ import torch
 from torch import nn
 
 from edgerank.errors import ConfigError
+from edgerank.graph import OnDeviceGraph
 from edgerank.rankers.loop import NO_TIE, Ranking
 from edgerank.rankers.scorer import ContextScorer
 
 TASK_ORDER = ("has_next", "effective_view", "like")
 
 
-class Ranker(nn.Module):
+class Ranker(nn.Module, OnDeviceGraph):
     """Returns the top-``list_size`` list out of the request's candidates.
 
     As an exported graph: ``(**request inputs) -> {ranked [1, n] int32 slots, gains [1, n],

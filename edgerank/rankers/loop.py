@@ -8,16 +8,17 @@ execute identical control flow.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from edgerank.graph import Runners
 
 BLOCKED = -1.0e9  # ListReward of an impossible extension (placed twice, padded slot)
 NO_TIE = 3.0e38  # tie margin of a search that never had to choose between close values
 BEAM_FIELDS = ("reward", "survive", "placed", "context")
 SIGNATURES = ("prepare", "step", "finish")  # of an adaptive-beam .tflite, in call order
-Signature = Callable[..., Mapping[str, np.ndarray]]
 
 
 @dataclass
@@ -30,15 +31,15 @@ class Ranking:
     margin: float = NO_TIE  # smallest top-k margin met on the way (parity: near ties)
 
 
-def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray], list_size: int, threshold: float) -> Ranking:
+def drive(runners: Runners, inputs: Mapping[str, np.ndarray], list_size: int, threshold: float) -> Ranking:
     """Run ``prepare``, then ``step`` while the beams are unstable, then ``finish`` once.
 
-    ``signatures`` are callables named like the exported signatures: ``.tflite`` signature
-    runners on the device, eager PyTorch modules for evaluation and the benchmark. Narrowing to
-    the best beam happens once ``stability > threshold``; ``finish`` then fills every remaining
+    ``runners`` are a backend's (:mod:`edgerank.graph`), named like the exported signatures:
+    ``.tflite`` signature runners on the device, eager PyTorch modules for evaluation, ONNX
+    Runtime or ExecuTorch in the benchmark. Narrowing to the best beam happens once ``stability > threshold``; ``finish`` then fills every remaining
     position from that beam in one call.
     """
-    out = signatures["prepare"](**inputs)
+    out = runners["prepare"](**inputs)
     shared = {k: v for k, v in out.items() if k.startswith("state_") or k in ("item_context", "valid")}
     num_valid = int(np.sum(out["valid"] > 0.5))
     needed = min(list_size, num_valid)  # past num_valid positions stay empty (-1)
@@ -49,14 +50,14 @@ def drive(signatures: Mapping[str, Signature], inputs: Mapping[str, np.ndarray],
         beams = {f"beam_{f}": out[f"beam_{f}"] for f in BEAM_FIELDS}
         if float(out["stability"][0]) > threshold:  # beams are sorted: row 0 is the best
             rest = needed - slots.shape[1]
-            done = signatures["finish"](**shared, **{k: v[:1] for k, v in beams.items()})
+            done = runners["finish"](**shared, **{k: v[:1] for k, v in beams.items()})
             evaluations += num_valid * rest
             slots = np.concatenate([slots[:1], done["items"][None, :rest].astype(np.int64)], axis=1)
             gains = np.concatenate([gains[:1], done["gains"][None, :rest]], axis=1)
             margin = min(margin, float(np.min(done["margins"][:rest])))
             break
         evaluations += num_valid * len(beams["beam_reward"])
-        out = signatures["step"](**shared, **beams)
+        out = runners["step"](**shared, **beams)
         parent = out["parent"].astype(np.int64)
         slots = np.concatenate([slots[parent], out["item"][:, None]], axis=1)
         gains = np.concatenate([gains[parent], out["gain"][:, None]], axis=1)

@@ -8,7 +8,8 @@ directory (never the run directory), checked against PyTorch eager on the held-o
 so a burst of load on a shared machine hits all of them rather than one.
 
 Each peer module (``onnx``, ``executorch``) provides ``NAME``, ``unavailable()``, ``versions()``,
-``export(signatures, directory)`` and ``load(files, signatures, threads)``. A peer that is not
+``export(signatures, directory)`` and ``load(files, signatures, threads) -> {signature: runner}``
+(a backend of :mod:`edgerank.graph`: the graph's own loop drives its runners). A peer that is not
 installed, does not import beside this torch, or cannot convert the graph is reported with the
 reason (``{"available": false, "reason": ...}`` or ``{"converted": false, "reason": ...}``); the
 benchmark itself does not fail.
@@ -24,13 +25,12 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from torch import nn
-
 from edgerank.bench.peers import executorch as executorch_peer
 from edgerank.bench.peers import onnx as onnx_peer
-from edgerank.bench.peers.accuracy import compare
+from edgerank.bench.peers.accuracy import accuracy
+from edgerank.bench.peers.program import describe, quiet_stdout
 from edgerank.bench.timing import time_interleaved
-from edgerank.bench.peers.program import describe, quiet_stdout, signatures
+from edgerank.graph import OnDeviceGraph, Runners, as_graph, eager_runners, signatures
 
 PEERS: dict[str, ModuleType] = {onnx_peer.NAME: onnx_peer, executorch_peer.NAME: executorch_peer}
 BASELINE = "tflite_float32"
@@ -38,7 +38,7 @@ Call = Callable[[Mapping[str, np.ndarray]], Any]
 
 
 def compare_peers(
-    graph: nn.Module,
+    graph: OnDeviceGraph,
     requests: Sequence[Mapping[str, np.ndarray]],
     baselines: Mapping[str, Call],
     tflite_size: int,
@@ -58,8 +58,8 @@ def compare_peers(
     unknown = sorted(set(chosen) - set(PEERS))
     if unknown:
         raise ValueError(f"unknown peer(s) {unknown}; known: {sorted(PEERS)}")
-    reference = graph.reference if hasattr(graph, "run_exported") else _torch_call(graph)
-    ranked = dict(getattr(graph, "ranked_lists", {}))
+    graph = as_graph(graph)
+    reference = eager_runners(graph)
     checked = list({id(r): r for r in requests[:checks]}.values())  # the benchmark cycles its requests: check each once
     report: dict[str, Any] = {"threads": threads, "request_count": len(requests), "checked_requests": len(checked)}
     calls: dict[str, Call] = dict(baselines)
@@ -82,21 +82,20 @@ def compare_peers(
                     start = time.perf_counter()
                     files, info = peer.export(sigs, directory)
                     entry["export"] = {**info, "seconds": round(time.perf_counter() - start, 2), "signatures": list(sigs)}
-                    program = peer.load(files, sigs, threads)
+                    runners = peer.load(files, sigs, threads)
             except Exception as exc:  # noqa: BLE001 - a peer that cannot convert is a finding
                 entry.update(converted=False, reason=f"could not export or load the graph: {describe(exc)}")
                 continue
             entry["converted"] = True
             entry["size_bytes"] = sum(f.stat().st_size for f in files)
             entry["size_over_tflite"] = round(entry["size_bytes"] / tflite_size, 3)
-            call = program.caller(graph)
             try:
                 with quiet_stdout():
-                    entry["accuracy"] = compare(reference, call, checked, ranked, margin_output=getattr(graph, "tie_margin_output", None))
+                    entry["accuracy"] = accuracy(graph, reference, runners, checked)
             except Exception as exc:  # noqa: BLE001
                 entry["accuracy"] = {"error": describe(exc)}
                 continue
-            calls[name] = call
+            calls[name] = _driven(graph, runners)
         latency = _interleaved(calls, requests, warmup, rounds, threads)
     report["latency_ms"] = {name: {str(threads): stats} for name, stats in latency.items()}
     base = latency.get(BASELINE)
@@ -109,10 +108,9 @@ def compare_peers(
     return report
 
 
-def _torch_call(graph: nn.Module) -> Call:
-    from edgerank.export.parity import run_torch
-
-    return lambda request: run_torch(graph, request)
+def _driven(graph: OnDeviceGraph, runners: Runners) -> Call:
+    """One request through ``graph``'s loop over a backend's runners (what is timed)."""
+    return lambda request: graph.drive(runners, request)
 
 
 def _interleaved(calls: Mapping[str, Call], requests: Sequence[Any], warmup: int, rounds: int, threads: int) -> dict[str, dict[str, float]]:
@@ -129,7 +127,7 @@ def _interleaved(calls: Mapping[str, Call], requests: Sequence[Any], warmup: int
 
 
 def run_peers(
-    graph: nn.Module | None,
+    graph: OnDeviceGraph | None,
     requests: Sequence[Mapping[str, np.ndarray]],
     tflite_path: Path,
     tflite_call: Callable[[int], Call | None],
@@ -145,9 +143,10 @@ def run_peers(
     if graph is None:
         reason = "no reference/graph.pt in the run dir (export with export.save_reference=true): nothing to export to the peers"
         return {name: {"available": False, "reason": reason} for name in PEERS}
+    graph = as_graph(graph)
     baselines: dict[str, Call] = {}
     tflite = tflite_call(threads)
     if tflite is not None:
         baselines[BASELINE] = tflite
-    baselines["torch_eager"] = graph.reference if hasattr(graph, "run_exported") else _torch_call(graph)
+    baselines["torch_eager"] = _driven(graph, eager_runners(graph))
     return compare_peers(graph, requests, baselines, Path(tflite_path).stat().st_size, selected, warmup, threads)

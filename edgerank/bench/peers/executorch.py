@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from edgerank.bench.peers.program import LoadedProgram, Signature, as_numpy, describe
+from edgerank.bench.peers.program import as_numpy, describe
+from edgerank.graph import Runner, Signature
 
 NAME = "executorch"
 FILE = "model.pte"
@@ -82,18 +83,17 @@ def _op_name(target: Any) -> str:
     return parts[1] if len(parts) > 1 and parts[0] in ("aten", "dim_order_ops", "quantized_decomposed") else parts[0]
 
 
-def load(files: list[Path], signatures: Mapping[str, Signature], threads: int) -> LoadedProgram:
+def load(files: list[Path], signatures: Mapping[str, Signature], threads: int) -> dict[str, Runner]:
     """Load every method; XNNPACK's thread pool is process-wide, so it is set to ``threads`` here."""
     from executorch.extension.pybindings import portable_lib
     from executorch.runtime import Runtime
 
     portable_lib._unsafe_reset_threadpool(threads)
     program = Runtime.get().load_program(files[0])
-    runners = {name: _runner(program.load_method(name), signature) for name, signature in signatures.items()}
-    return LoadedProgram(runners)
+    return {name: _runner(program.load_method(name), signature) for name, signature in signatures.items()}
 
 
-def _runner(method: Any, signature: Signature) -> Any:
+def _runner(method: Any, signature: Signature) -> Runner:
     order, outputs = list(signature.sample), signature.outputs
 
     def run(**inputs: np.ndarray) -> dict[str, np.ndarray]:

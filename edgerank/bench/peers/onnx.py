@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from edgerank.bench.peers.program import LoadedProgram, Signature, describe
+from edgerank.bench.peers.program import describe
+from edgerank.graph import Runner, Signature
 
 NAME = "onnxruntime"
 RENAMED = ".out"  # suffix of an output that shares its name with an input
@@ -81,7 +82,7 @@ def export(signatures: Mapping[str, Signature], directory: Path) -> tuple[list[P
     return files, info
 
 
-def load(files: list[Path], signatures: Mapping[str, Signature], threads: int) -> LoadedProgram:
+def load(files: list[Path], signatures: Mapping[str, Signature], threads: int) -> dict[str, Runner]:
     """One ONNX Runtime session per signature, ``threads`` intra-op threads, sequential execution."""
     import onnxruntime as ort
 
@@ -90,14 +91,13 @@ def load(files: list[Path], signatures: Mapping[str, Signature], threads: int) -
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
-    runners = {}
-    for (name, signature), path in zip(signatures.items(), files):
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        runners[name] = _runner(session, signature)
-    return LoadedProgram(runners)
+    return {
+        name: _runner(ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]), signature)
+        for (name, signature), path in zip(signatures.items(), files)
+    }
 
 
-def _runner(session: Any, signature: Signature) -> Any:
+def _runner(session: Any, signature: Signature) -> Runner:
     # an exporter may drop an input the graph never reads: feed only what the session declares
     wanted = [i.name for i in session.get_inputs()]
     onnx_names = onnx_output_names(signature)
