@@ -168,7 +168,8 @@ def benchmark(
 
         float_model = found["float32"] / MODEL_FILE
         make_call = lambda t: tflite_call(Interpreter(model_path=str(float_model), num_threads=t), manifest)  # noqa: E731
-        result["peers"] = run_peers(graph, requests, float_model, make_call, warmup, list(peers))
+        tolerance = float((manifest.get("parity") or {}).get("tolerance", 1e-5))  # judged as the export was
+        result["peers"] = run_peers(graph, requests, float_model, make_call, warmup, list(peers), tolerance=tolerance)
         step("peers")
 
     if memory:

@@ -11,7 +11,9 @@ always pay for the full search. On the device the saving is made real by exporti
 signatures in one ``.tflite`` - ``prepare`` (per-request work and the first expansion),
 ``step`` (one expansion of k beams) and ``finish`` (the rest of the list from the best beam, width
 1, in one call) - and driving them with :func:`edgerank.rankers.loop.drive`, a small numpy loop
-that the app runs (and PyTorch eager runs too, so both sides execute the same control flow).
+that the app runs; :class:`AdaptiveBeamGraph` (an :class:`edgerank.graph.OnDeviceGraph`) runs
+that loop over any backend's runners - eager PyTorch, LiteRT, ONNX Runtime, ExecuTorch - so
+every side executes the same control flow.
 ``finish`` always runs ``list_size - 1`` width-1 expansions (static shapes) and the loop keeps the
 ones it needs: at one fixed call cost per request, that is cheaper than a call per position once
 a step costs tens of microseconds.
@@ -26,7 +28,7 @@ import torch
 from torch import nn
 
 from edgerank.errors import ConfigError
-from edgerank.graph import OnDeviceGraph, Runners, eager
+from edgerank.graph import OnDeviceGraph, Runners, eager, eager_runners
 from edgerank.rankers.beam import BeamSearchRanker
 from edgerank.rankers.scorer import ContextScorer
 from edgerank.rankers.loop import BEAM_FIELDS, Ranking, drive
@@ -51,14 +53,9 @@ class AdaptiveBeamRanker(BeamSearchRanker):
             raise ConfigError("threshold", f"must be >= 0 (above 1 never narrows), got {threshold}")
         self.threshold = float(threshold)
 
-    def signatures(self) -> dict[str, nn.Module]:
-        """The three graphs exported into one ``.tflite`` file."""
-        return {"prepare": PrepareSignature(self), "step": StepSignature(self), "finish": FinishSignature(self)}
-
     @torch.no_grad()
     def rank(self, inputs: dict[str, torch.Tensor]) -> Ranking:
-        runners = {name: eager(module) for name, module in self.signatures().items()}
-        return drive(runners, {k: v.numpy() for k, v in inputs.items()}, self.list_size, self.threshold)
+        return drive(eager_runners(self.on_device()), {k: v.numpy() for k, v in inputs.items()}, self.list_size, self.threshold)
 
     def search_with_margin(
         self, inputs: dict[str, torch.Tensor]
@@ -83,7 +80,9 @@ class AdaptiveBeamGraph(nn.Module, OnDeviceGraph):
         self.ranker = ranker
 
     def signature_modules(self) -> dict[str, nn.Module]:
-        return self.ranker.signatures()
+        """The three graphs exported into one ``.tflite`` file, in call order (``loop.SIGNATURES``)."""
+        r = self.ranker
+        return {"prepare": PrepareSignature(r), "step": StepSignature(r), "finish": FinishSignature(r)}
 
     @torch.no_grad()
     def signature_samples(self, sample: Mapping[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
@@ -115,15 +114,15 @@ def _beam_outputs(
     return out
 
 
-class _Signature(nn.Module):
-    """One graph of the adaptive-beam file, built from the ranker's scorer and options."""
+class _SignatureModule(nn.Module):
+    """The module of one signature of the adaptive-beam file, built from the ranker's scorer and options."""
 
     def __init__(self, ranker: AdaptiveBeamRanker) -> None:
         super().__init__()
         self.ranker = ranker
 
 
-class PrepareSignature(_Signature):
+class PrepareSignature(_SignatureModule):
     """Request inputs -> per-request state (``state_*``, ``item_context``) and the first expansion."""
 
     def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -135,7 +134,7 @@ class PrepareSignature(_Signature):
         return {**out, **_beam_outputs(*expanded)}
 
 
-class StepSignature(_Signature):
+class StepSignature(_SignatureModule):
     """One expansion of the k beams, from the prepared state."""
 
     def forward(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -145,7 +144,7 @@ class StepSignature(_Signature):
         return _beam_outputs(*expanded)
 
 
-class FinishSignature(_Signature):
+class FinishSignature(_SignatureModule):
     """The rest of the list from one beam with width 1: ``list_size - 1`` expansions unrolled
     (``items``, ``gains`` and each expansion's tie ``margins``; the loop keeps those it needs)."""
 

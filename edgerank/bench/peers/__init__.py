@@ -47,12 +47,14 @@ def compare_peers(
     threads: int = 1,
     checks: int = 512,
     rounds: int = 5,
+    tolerance: float = 1e-5,
 ) -> dict[str, Any]:
     """The ``peers`` block of the benchmark JSON.
 
     ``baselines`` are numpy-in callables already set to ``threads`` (``tflite_float32`` first,
     then e.g. ``torch_eager``); ``requests`` are the benchmark's (cycled) requests, of which the
-    first ``checks`` are compared against PyTorch.
+    first ``checks`` are compared against PyTorch by export parity's comparison at ``tolerance``
+    (the run's own parity tolerance, so that a peer is judged as the ``.tflite`` was).
     """
     chosen = list(PEERS) if not selected else list(selected)
     unknown = sorted(set(chosen) - set(PEERS))
@@ -91,7 +93,7 @@ def compare_peers(
             entry["size_over_tflite"] = round(entry["size_bytes"] / tflite_size, 3)
             try:
                 with quiet_stdout():
-                    entry["accuracy"] = accuracy(graph, reference, runners, checked)
+                    entry["accuracy"] = accuracy(graph, reference, runners, checked, tolerance)
             except Exception as exc:  # noqa: BLE001
                 entry["accuracy"] = {"error": describe(exc)}
                 continue
@@ -134,6 +136,7 @@ def run_peers(
     warmup: int = 50,
     selected: Sequence[str] | None = None,
     threads: int = 1,
+    tolerance: float = 1e-5,
 ) -> dict[str, Any]:
     """What :func:`edgerank.bench.core.benchmark` puts under ``peers``.
 
@@ -149,4 +152,5 @@ def run_peers(
     if tflite is not None:
         baselines[BASELINE] = tflite
     baselines["torch_eager"] = _driven(graph, eager_runners(graph))
-    return compare_peers(graph, requests, baselines, Path(tflite_path).stat().st_size, selected, warmup, threads)
+    return compare_peers(graph, requests, baselines, Path(tflite_path).stat().st_size, selected, warmup, threads,
+                         tolerance=tolerance)
