@@ -123,7 +123,7 @@ def compare(
         actual = graph.drive(other, sample)
         missing = sorted(set(expected) - set(actual))
         if missing:
-            raise AssertionError(f"exported model lacks outputs {missing} (has {sorted(actual)})")
+            raise AssertionError(f"the other backend lacks outputs {missing} (has {sorted(actual)})")
         verdicts = [
             compare_lists(expected[name], expected[score], actual[name], actual[score], tie_tolerance)
             for name, score in ranked.items()
@@ -142,7 +142,7 @@ def compare(
             got = np.asarray(actual[name])
             stats = outputs.setdefault(name, OutputParity(dtype=str(got.dtype)))
             if got.shape != ref.shape:
-                raise AssertionError(f"output '{name}': shape {got.shape} in .tflite, {ref.shape} in PyTorch")
+                raise AssertionError(f"output '{name}': shape {got.shape} in the other backend, {ref.shape} in the reference")
             if NEAR_TIE in verdicts or name == margin_output:  # both lists are right / a diagnostic
                 continue
             if np.issubdtype(ref.dtype, np.floating):
