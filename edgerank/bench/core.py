@@ -5,7 +5,9 @@
 - latency p50/p95/p99 (ms, one timing per request after a warm-up) of the float ``.tflite``, of
   every quantized artifact found (``artifact_int8*``), and of the PyTorch eager on-device graph
   (``reference/graph.pt``), each with 1 and 2 threads (``torch.set_num_threads`` for PyTorch,
-  ``num_threads`` for LiteRT), all in this one process and run;
+  ``num_threads`` for LiteRT), all in this one process and run; every runtime is called as the
+  app calls the ``.tflite``: numpy in, numpy out, through the graph's own loop
+  (:meth:`edgerank.graph.OnDeviceGraph.drive`);
 - ``torch_over_tflite``: PyTorch eager p50 / float ``.tflite`` p50 per thread count (> 1: the
   ``.tflite`` is faster);
 - size in bytes of each model file (and int8/float ratio);
