@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-Runner = Callable[..., dict[str, np.ndarray]]
+from edgerank.graph import Runner, as_graph
+
 Evaluator = Callable[[Runner], dict[str, float]]
 Finder = Callable[[Any, Any], Evaluator | None]
 
@@ -43,7 +44,7 @@ def choice_evaluator(datamodule: Any, graph: Any) -> Evaluator | None:
     so the float ``.tflite`` line is also a check of the metrics in the manifest.
     """
     spec = getattr(datamodule, "spec", None)
-    if spec is None or not hasattr(spec, "sku_ids") or getattr(graph, "ranked_lists", None) != {"sku_ids": "scores"}:
+    if spec is None or not hasattr(spec, "sku_ids") or as_graph(graph).ranked_lists != {"sku_ids": "scores"}:
         return None
     rows, targets = [], []
     for features, target in datamodule.test_dataloader():
@@ -73,7 +74,7 @@ def rerank_evaluator(datamodule: Any, graph: Any) -> Evaluator | None:
     list, not scores) are left to the parity report.
     """
     spec = getattr(datamodule, "spec", None)
-    if spec is None or not hasattr(spec, "tasks") or getattr(graph, "ranked_lists", None):
+    if spec is None or not hasattr(spec, "tasks") or as_graph(graph).ranked_lists:
         return None
     import torch
     from torchmetrics.functional.classification import binary_auroc
