@@ -2,9 +2,9 @@
 
 Stages (see README "Bring your own feed logs"):
 
-1. **check and partition** (one streaming Polars pass each, whole log): the first bad row is
-   an error naming file, column and row; then rows go to ``partitions`` Parquet partitions by a
-   hash of ``user_id``, so every session lies in one partition;
+1. **check and partition** (one streaming Polars pass over the whole log): rows go to
+   ``partitions`` Parquet partitions by a hash of ``user_id``, so every session lies in one
+   partition, while every row is checked; the first bad row is an error naming file, column and row;
 2. **sessions and requests** (per partition): sessions cut by gap unless ``session_id`` is
    given, requests grouped unless ``request_id`` is given, ``has_next`` derived where absent;
 3. **stale server estimate** (``pxtr=estimate`` only, per partition against all exposures);
@@ -36,7 +36,8 @@ import polars as pl
 from edgerank.data.video_contract import check_rows, encode_rows
 from edgerank.data.video_features import TASKS
 from edgerank.data.video_ids import IdMap
-from edgerank.data.video_log_read import LogFile, id_types, log_files, resolve_columns, scan_log, typed
+from edgerank.data.video_log_read import (
+    LogFile, count_rows, first_problem, id_types, log_files, log_summary, resolve_columns, typed)
 from edgerank.data.video_log_schema import PXTR, rows_from_columns
 from edgerank.errors import ConfigError, DataError
 
@@ -148,23 +149,29 @@ def publish(staging: Path, final: Path) -> Path:
 
 
 def partition_log(options: PrepareOptions, files: list[LogFile], staging: Path) -> int:
-    """Stage 1: check every row, then write the log partitioned by user; returns the partition count."""
+    """Stage 1: one streaming pass writes the log partitioned by user and checks every row (a bad
+    row is reported, and the partitions removed, before anything else); returns the partition count."""
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     types = id_types(files)
     frame = typed(files, options.ts_unit, options.effective_view_ratio, types)
-    problem, rows, shown = scan_log(frame, list(files[0].columns), files)
+    names = list(files[0].columns)
+    partitions = int(options.partitions) or max(1, math.ceil(count_rows(frame) / int(options.rows_per_partition)))
+    sink = (frame.with_columns((pl.col("user_id").hash(seed=0) % partitions).cast(pl.Int32).alias("_part"))
+            .sink_parquet(pl.PartitionBy(staging / "raw", key="_part", include_key=False), compression="lz4",
+                          mkdir=True, lazy=True))
+    _, summary = pl.collect_all([sink, log_summary(frame, names)], engine="streaming")
+    rows, shown = int(summary["rows"][0]), int(summary["shown"][0] or 0)
+    problem = first_problem(frame, names, files) if summary["bad"][0] else None
+    if problem or rows == 0 or shown == 0:
+        shutil.rmtree(staging, ignore_errors=True)
     if problem:
         raise DataError(problem)
     if rows == 0:
         raise DataError(f"{options.path}: the log has no rows")
     if shown == 0:
         raise DataError(f"{options.path}: no row was shown (exposed=1): nothing to learn from")
-    partitions = int(options.partitions) or max(1, math.ceil(rows / int(options.rows_per_partition)))
-    (frame.with_columns((pl.col("user_id").hash(seed=0) % partitions).cast(pl.Int32).alias("_part"))
-     .sink_parquet(pl.PartitionBy(staging / "raw", key="_part", include_key=False), compression="lz4", mkdir=True,
-                   engine="streaming"))
-    meta = {"options": asdict(options), "partitions": partitions, "rows": int(rows),
+    meta = {"options": asdict(options), "partitions": partitions, "rows": rows,
             "files": [{"path": str(f.path), "columns": f.columns} for f in files],
             "id_dtypes": {k: "int" if v == pl.Int64 else "str" for k, v in types.items()}}
     (staging / "meta.json").write_text(json.dumps(meta, indent=1))

@@ -1,10 +1,10 @@
 """Reading a feed log (a file or a folder of .csv/.tsv/.parquet shards) lazily with Polars.
 
 Everything here is a lazy Polars plan, executed by Polars' streaming engine, so a log larger
-than memory is read in batches: one pass checks the whole log and reports the first bad row
-(file, column, row number, value), a second writes it partitioned by user. Only the column
-*names* are read before that, which is when a missing required column, or a column that a
-switched-on feature group needs, is reported.
+than memory is read in batches: one pass writes it partitioned by user and checks every row on
+the way (cheap reductions); only a bad log gets a second pass that reports the first bad row
+(file, column, row number, value). Only the column *names* are read before that, which is when
+a missing required column, or a column that a switched-on feature group needs, is reported.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def _derives_view(present: Mapping[str, str]) -> bool:
 def typed(files: Sequence[LogFile], ts_unit: str, effective_view_ratio: float, id_types: Mapping[str, pl.DataType]) -> pl.LazyFrame:
     """All files as one lazy frame of the fixed columns in their types, plus ``_file``/``_row``
     (0-based file index, 1-based data row). Values that do not parse become null (checked by
-    :func:`first_problem`)."""
+    :func:`log_checks`)."""
     if ts_unit not in ("s", "ms"):
         raise ConfigError("data.ts_unit", f"must be 's' or 'ms', got {ts_unit!r}")
     frames = []
@@ -151,9 +151,8 @@ def id_types(files: Sequence[LogFile]) -> dict[str, pl.DataType]:
     return out
 
 
-def scan_log(frame: pl.LazyFrame, names: Sequence[str], files: Sequence[LogFile]) -> tuple[str | None, int, int]:
-    """One streaming pass over the whole log: the first bad row (``file row N: column 'c' ...``,
-    or None), the number of rows and of shown rows."""
+def log_checks(names: Sequence[str]) -> list[tuple[pl.Expr, str, str]]:
+    """Every row check as ``(bad-row expression, column, message)``, in the order they are reported."""
     checks = []
     for name in ("user_id", "video_id", "ts"):
         checks.append((pl.col(name).is_null(), name, "is empty or does not parse as a number" if name == "ts" else "is empty"))
@@ -175,24 +174,37 @@ def scan_log(frame: pl.LazyFrame, names: Sequence[str], files: Sequence[LogFile]
     for name in PXTR:
         if name in names:
             checks.append(((pl.col(name) < 0) | (pl.col(name) > 1), name, "must be a probability in [0, 1]"))
+    return checks
+
+
+def log_summary(frame: pl.LazyFrame, names: Sequence[str]) -> pl.LazyFrame:
+    """One row: ``rows``, ``shown`` and ``bad`` (whether any row fails a check): cheap reductions
+    that run in the same streaming pass as the partitioned write (:func:`first_problem` only runs
+    when ``bad``)."""
+    bad = pl.any_horizontal([expr.fill_null(True) for expr, _, _ in log_checks(names)])
+    return frame.select(pl.len().alias("rows"), (pl.col("exposed") > 0.5).sum().alias("shown"), bad.any().alias("bad"))
+
+
+def first_problem(frame: pl.LazyFrame, names: Sequence[str], files: Sequence[LogFile]) -> str:
+    """The first bad row (``file row N: column 'c' ... (value v)``): a second pass, on bad logs only."""
+    checks = log_checks(names)
     code = pl.lit(None, pl.Int32)
     for i, (bad, _, _) in reversed(list(enumerate(checks))):
         code = pl.when(bad.fill_null(True)).then(pl.lit(i, pl.Int32)).otherwise(code)
     found = code.is_not_null()
-    summary = frame.select(
-        pl.len().alias("rows"), shown.sum().alias("shown"),
+    first = frame.select(
         pl.col("_file").filter(found).first().alias("file"), pl.col("_row").filter(found).first().alias("row"),
         code.filter(found).first().alias("code"),
     ).collect(engine="streaming").row(0, named=True)
-    if summary["code"] is None:
-        return None, int(summary["rows"]), int(summary["shown"] or 0)
-    _, name, message = checks[summary["code"]]
-    f = files[summary["file"]]
+    _, name, message = checks[first["code"]]
+    f = files[first["file"]]
     column = f.columns.get(name, name)
-    value = (f.scan().select(pl.col(name).cast(pl.String)).slice(summary["row"] - 1, 1).collect().item()
+    value = (f.scan().select(pl.col(name).cast(pl.String)).slice(first["row"] - 1, 1).collect().item()
              if name in f.columns else "derived")
-    problem = (f"{f.path} row {summary['row']}: column '{column}'{'' if column == name else f' ({name})'} {message} "
-               f"(value {value!r})")
-    return problem, int(summary["rows"]), int(summary["shown"] or 0)
+    return (f"{f.path} row {first['row']}: column '{column}'{'' if column == name else f' ({name})'} {message} "
+            f"(value {value!r})")
 
 
+def count_rows(frame: pl.LazyFrame) -> int:
+    """The log's row count (Parquet: from the footers; text: a scan of the line breaks)."""
+    return int(frame.select(pl.len()).collect(engine="streaming").item())
