@@ -194,7 +194,7 @@ def prepare_partition(staging: Path, p: int, phase: str = "all") -> None:
     if phase in ("all", "sessions"):
         if not source.is_dir():  # no user hashed here
             return
-        frame = _check_request_sizes(sessions_and_requests(pl.read_parquet(source / "**" / "*.parquet"), options), options, meta)
+        frame = _check_request_sizes(sessions_and_requests(pl.read_parquet(sorted(source.rglob("*.parquet"))), options), options, meta)
         if phase == "sessions":
             canon.parent.mkdir(exist_ok=True)
             frame.write_parquet(canon)
@@ -210,24 +210,28 @@ def prepare_partition(staging: Path, p: int, phase: str = "all") -> None:
 
 def sessions_and_requests(frame: pl.DataFrame, options: PrepareOptions) -> pl.DataFrame:
     """Sorted rows with ``session``/``request`` (0.. within the partition), ``session_start``,
-    ``has_next`` (derived where absent) and no labels on rows that were not shown."""
-    order = ["_file", "_row"]
+    ``has_next`` (derived where absent) and no labels on rows that were not shown.
+
+    ``frame`` is in file order (``_file``, ``_row``), so stable sorts break ties by it without
+    sorting on those two columns; once re-sorted by time for the session cut, they are explicit."""
+    order: list[str] = []  # the tie-breakers the frame's current order does not give
     if "session_id" in frame.columns:
         frame = frame.with_columns(pl.col("ts").min().over("user_id", "session_id").alias("session_start"))
         session_key = ["session_start", "session_id"]
     else:
-        frame = frame.sort(["user_id", "ts", *order])
+        frame = frame.sort(["user_id", "ts"], maintain_order=True)
         new = (pl.col("user_id") != pl.col("user_id").shift(1)).fill_null(True) | (
             (pl.col("ts") - pl.col("ts").shift(1)).fill_null(0.0) > float(options.session_gap_s))
         frame = frame.with_columns(new.cum_sum().alias("_cut"))
         frame = frame.with_columns(pl.col("ts").min().over("_cut").alias("session_start"))
-        session_key = ["session_start", "_cut"]
+        session_key, order = ["session_start", "_cut"], ["_file", "_row"]
     within = ["position", *order] if "position" in frame.columns else order
     if "request_id" in frame.columns:
-        frame = frame.with_columns(pl.col("ts").min().over("user_id", *session_key, "request_id").alias("_request_start"))
-        frame = frame.sort(["user_id", *session_key, "_request_start", "request_id", *within])
+        frame = frame.with_columns(pl.col("ts").min().over("user_id", session_key[-1], "request_id").alias("_request_start"))
+        frame = frame.sort(["user_id", *session_key, "_request_start", "request_id", *within], maintain_order=True)
     else:
-        frame = frame.sort(["user_id", *session_key, "ts", *within])
+        if "session_id" in frame.columns or "position" in frame.columns:  # else already in this order
+            frame = frame.sort(["user_id", *session_key, "ts", *within], maintain_order=True)
         ordinal = pl.int_range(pl.len()).over("user_id", *session_key)
         frame = frame.with_columns((ordinal // int(options.request_size)).alias("request_id"))
     frame = frame.with_columns(
