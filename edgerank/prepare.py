@@ -4,7 +4,9 @@ feed log into the shard cache, in one process or as independent jobs for Hydra's
 ``stage=all`` (default) does everything; across machines run ``stage=partition_log`` once (check
 and partition by user), ``stage=partition part=P`` for every partition as a multirun
 (``-m 'part=range(0,N)' hydra/launcher=local_parallel`` with joblib, ``hydra/launcher=slurm``
-with submitit; the cache folder must be shared), then ``stage=finish`` (split and publish). A
+with submitit; the cache folder must be shared), then ``stage=finish`` (split and publish). With
+``data.pxtr=estimate`` the sweep runs twice, ``phase=sessions`` then ``phase=encode``, with
+``stage=estimate`` (one out-of-core DuckDB pass over every partition's exposures) between them. A
 training run with the same ``data.*`` options finds the result in the cache. Prints the folder.
 """
 
@@ -23,7 +25,7 @@ from edgerank.errors import ConfigError, EdgeRankError
 from hydra_plugins.edgerank_searchpath.edgerank_searchpath import EdgeRankSearchPathPlugin
 
 Plugins.instance().register(EdgeRankSearchPathPlugin)
-STAGES = ("all", "partition_log", "partition", "finish")
+STAGES = ("all", "partition_log", "partition", "estimate", "finish")
 
 
 def run(cfg: DictConfig) -> str:
@@ -50,6 +52,9 @@ def run(cfg: DictConfig) -> str:
             raise ConfigError("part", "stage=partition needs part=<index> (a multirun: 'part=range(0,N)')")
         prep.prepare_partition(staging, int(cfg.part), str(cfg.phase))
         return f"{staging} part {int(cfg.part)}"
+    if stage == "estimate":
+        prep.stale_counts(staging)
+        return f"{staging} stale counts"
     return str(prep.publish(staging, final))
 
 

@@ -9,12 +9,20 @@ exposures older than that moment::
 
 Only exposures strictly older than ``request time - stale_seconds`` count, so a label never
 feeds its own feature nor any feature of its request. It is an estimate, not a server's score;
-a log that has the server's pXTR should use it (``data.pxtr=log``, the default). Computed with
-Polars as-of joins against the exposures of every partition (those are held in memory).
+a log that has the server's pXTR should use it (``data.pxtr=log``, the default).
+
+The counts need every user partition's exposures of a video, so they are one pass of their own
+between the partitions' ``sessions`` and ``encode`` phases (:func:`stale_counts`): DuckDB runs
+it out of core (its sorts and window functions spill to ``staging/duckdb.tmp`` beyond
+``MEMORY_LIMIT``). Every row's request becomes a *query* at ``request time - stale_seconds``,
+unioned with the exposures; running sums over ``(time, query before exposure)``, per video and
+overall, are at each query exactly the counts of older exposures. They are written partitioned
+by user partition, and each partition's ``encode`` phase reads its own (:func:`stale_estimate`).
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,31 +30,67 @@ import polars as pl
 
 from edgerank.data.video_features import TASKS
 from edgerank.data.video_log_schema import PXTR
+from edgerank.errors import ConfigError
+
+CANON, COUNTS = "canon", "stale_counts"
+MEMORY_LIMIT = "2GB"  # DuckDB's working memory; the rest spills to disk
+KEYS = ("_part", "_i", "_q")  # the columns :func:`with_query_keys` adds
 
 
-def stale_estimate(frame: pl.DataFrame, canon: Path, options: Any) -> pl.DataFrame:
-    """``frame`` with its ``pxtr_*`` columns replaced by the estimate."""
-    exposures = (pl.scan_parquet(canon / "*.parquet").filter(pl.col("exposed") > 0.5)
-                 .select("video_id", "ts", *TASKS).sort("ts").collect(engine="streaming"))
-    cast = frame.schema["video_id"]
-    per_video = exposures.with_columns(
-        *[pl.col(t).cum_sum().over("video_id").alias(f"_v_{t}") for t in TASKS],
-        pl.int_range(1, pl.len() + 1).over("video_id").alias("_v_n"),
-    ).select("video_id", "ts", *[f"_v_{t}" for t in TASKS], "_v_n").with_columns(pl.col("video_id").cast(cast))
-    overall = exposures.select(
-        "ts", *[pl.col(t).cum_sum().alias(f"_g_{t}") for t in TASKS], pl.int_range(1, pl.len() + 1).alias("_g_n"))
-    request_start = pl.col("ts").min().over("request")
-    queries = (frame.with_row_index("_order")
-               .with_columns((request_start - float(options.stale_seconds)).alias("_q")).sort("_q"))
-    joined = queries.join_asof(per_video, left_on="_q", right_on="ts", by="video_id", strategy="backward",
-                               allow_exact_matches=False, suffix="_v")
-    joined = joined.join_asof(overall, left_on="_q", right_on="ts", strategy="backward",
-                              allow_exact_matches=False, suffix="_g")
+def with_query_keys(frame: pl.DataFrame, part: int, options: Any) -> pl.DataFrame:
+    """The ``sessions`` phase's rows plus their partition, row index and query time."""
+    return frame.with_columns(pl.lit(part, pl.Int32).alias("_part"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"),
+                              (pl.col("ts").min().over("request") - float(options.stale_seconds)).alias("_q"))
+
+
+def stale_counts(staging: Path) -> None:
+    """Per row (``_part``, ``_i``): exposures and label sums older than its query time, of its
+    video (``_v_*``) and of all videos (``_g_*``), into ``staging/stale_counts/_part=P/``."""
+    import duckdb
+
+    canon, out = staging / CANON, staging / COUNTS
+    shutil.rmtree(out, ignore_errors=True)
+    files = sorted(canon.glob("*.parquet"))
+    if not files:
+        return
+    source = "read_parquet([" + ", ".join(f"'{f}'" for f in files) + "])"
+    labels = ", ".join(f'"{t}" AS "{t}"' for t in TASKS)
+    zeros = ", ".join(f'0.0 AS "{t}"' for t in TASKS)
+    sums = ", ".join(f'sum("{t}") OVER {w} AS "_{w}_{t}"' for w in ("v", "g") for t in TASKS)
+    with duckdb.connect() as con:
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET temp_directory = '{staging / 'duckdb.tmp'}'")
+        con.execute("SET preserve_insertion_order = false")
+        con.execute(f"""
+            COPY (
+                WITH events AS (
+                    SELECT video_id, ts AS t, 1 AS kind, 1 AS n, {labels}, NULL::INTEGER AS _part, NULL::BIGINT AS _i
+                    FROM {source} WHERE exposed > 0.5
+                    UNION ALL
+                    SELECT video_id, _q AS t, 0 AS kind, 0 AS n, {zeros}, _part, _i FROM {source}
+                )
+                SELECT _part, _i, {sums},
+                       CAST(sum(n) OVER v AS BIGINT) AS _v_n, CAST(sum(n) OVER g AS BIGINT) AS _g_n
+                FROM events
+                WINDOW v AS (PARTITION BY video_id ORDER BY t, kind ROWS UNBOUNDED PRECEDING),
+                       g AS (ORDER BY t, kind ROWS UNBOUNDED PRECEDING)
+                QUALIFY kind = 0
+            ) TO '{out}' (FORMAT parquet, PARTITION_BY (_part))""")
+    shutil.rmtree(staging / "duckdb.tmp", ignore_errors=True)
+
+
+def stale_estimate(frame: pl.DataFrame, staging: Path, part: int, options: Any) -> pl.DataFrame:
+    """``frame`` (partition ``part``'s ``sessions`` rows) with ``pxtr_*`` replaced by the estimate."""
+    folder = staging / COUNTS / f"_part={part}"
+    counts = pl.read_parquet(sorted(folder.glob("*.parquet"))).sort("_i") if folder.is_dir() else None
+    if counts is None or counts.height != frame.height or not (counts["_i"] == frame["_i"]).all():
+        raise ConfigError("stage", f"partition {part} has no stale counts for its rows: run stage=estimate after "
+                                   "every partition's phase=sessions, then phase=encode")
     a = float(options.pxtr_smoothing)
-    n_v = pl.col("_v_n").fill_null(0)
+    n_v = counts["_v_n"]
     estimates = []
     for t, p in zip(TASKS, PXTR):
-        rate = (pl.col(f"_g_{t}").fill_null(0.0) + 0.5) / (pl.col("_g_n").fill_null(0) + 1.0)
-        estimates.append(((pl.col(f"_v_{t}").fill_null(0.0) + a * rate) / (n_v + a)).alias(p))
-    out = joined.with_columns(estimates).sort("_order")
-    return out.select([c for c in frame.columns if c not in PXTR] + list(PXTR))
+        rate = (counts[f"_g_{t}"] + 0.5) / (counts["_g_n"] + 1.0)
+        estimates.append(((counts[f"_v_{t}"] + a * rate) / (n_v + a)).alias(p))
+    keep = [c for c in frame.columns if c not in PXTR and c not in KEYS]
+    return frame.select(keep).with_columns(estimates)

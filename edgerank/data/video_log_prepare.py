@@ -7,13 +7,15 @@ Stages (see README "Bring your own feed logs"):
    partition, while every row is checked; the first bad row is an error naming file, column and row;
 2. **sessions and requests** (per partition): sessions cut by gap unless ``session_id`` is
    given, requests grouped unless ``request_id`` is given, ``has_next`` derived where absent;
-3. **stale server estimate** (``pxtr=estimate`` only, per partition against all exposures);
+3. **stale server estimate** (``pxtr=estimate`` only): one out-of-core DuckDB pass over every
+   partition's exposures between the ``sessions`` and ``encode`` phases
+   (:mod:`edgerank.data.video_log_estimate`);
 4. **encode** (per partition): ids mapped (:mod:`edgerank.data.video_ids`), rows encoded by the
    contract (:func:`edgerank.data.video_contract.encode_rows`), one ``.npy`` per tensor;
 5. **split** (sessions only, small): by time (later sessions are the test set) or by session.
 
 Stages 2-4 of one partition depend on nothing but that partition (and, for the estimate, the
-exposures of stage 2), so :func:`prepare_partition` is the unit a Hydra launcher can run as one
+counts of stage 3), so :func:`prepare_partition` is the unit a Hydra launcher can run as one
 job per partition. The result is cached under ``cache_dir/<key>``, the key hashing the files'
 contents, the options and the contract version; a second run reuses it.
 """
@@ -36,6 +38,7 @@ import polars as pl
 from edgerank.data.video_contract import check_rows, encode_rows
 from edgerank.data.video_features import TASKS
 from edgerank.data.video_ids import IdMap
+from edgerank.data.video_log_estimate import CANON, COUNTS, stale_counts, stale_estimate, with_query_keys
 from edgerank.data.video_log_read import (
     LogFile, count_rows, first_problem, id_types, log_files, log_summary, resolve_columns, typed)
 from edgerank.data.video_log_schema import PXTR, rows_from_columns
@@ -124,6 +127,8 @@ def prepare(options: PrepareOptions, cache_dir: str | Path) -> Path:
         for phase in phases(options):  # the estimate reads every partition's exposures: sessions first
             for p in range(partitions):
                 prepare_partition(staging, p, phase)
+            if phase == "sessions":
+                stale_counts(staging)
         return publish(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -185,10 +190,11 @@ def _meta(staging: Path) -> tuple[dict[str, Any], PrepareOptions]:
 
 def prepare_partition(staging: Path, p: int, phase: str = "all") -> None:
     """Stages 2-4 of partition ``p`` into shard ``p``. ``phase``: ``all``, or with
-    ``pxtr=estimate`` first ``sessions`` for every partition, then ``encode`` for every one."""
+    ``pxtr=estimate`` first ``sessions`` for every partition, then :func:`stale_counts` once,
+    then ``encode`` for every one."""
     meta, options = _meta(staging)
     source = staging / "raw" / f"_part={p}"
-    canon = staging / "canon" / f"part-{p:05d}.parquet"
+    canon = staging / CANON / f"part-{p:05d}.parquet"
     out = staging / "shards" / f"part-{p:05d}"
     out.mkdir(parents=True, exist_ok=True)
     if phase in ("all", "sessions"):
@@ -197,14 +203,12 @@ def prepare_partition(staging: Path, p: int, phase: str = "all") -> None:
         frame = _check_request_sizes(sessions_and_requests(pl.read_parquet(sorted(source.rglob("*.parquet"))), options), options, meta)
         if phase == "sessions":
             canon.parent.mkdir(exist_ok=True)
-            frame.write_parquet(canon)
+            with_query_keys(frame, p, options).write_parquet(canon)
             return
     else:
         if not canon.is_file():
             return
-        from edgerank.data.video_log_estimate import stale_estimate
-
-        frame = stale_estimate(pl.read_parquet(canon), staging / "canon", options)
+        frame = stale_estimate(pl.read_parquet(canon), staging, p, options)
     encode_partition(frame, options, meta, out)
 
 
@@ -314,7 +318,7 @@ def finish(staging: Path) -> None:
         np.save(d / "split.npy", split)
         for code, name in enumerate(SPLITS):
             counts[name] += int((split == code).sum())
-    for work in ("raw", "canon"):
+    for work in ("raw", CANON, COUNTS):
         shutil.rmtree(staging / work, ignore_errors=True)
     meta.update(sessions=n, requests=counts, shards=[d.name for d in parts if (d / "split.npy").is_file()])
     (staging / PREPARED).write_text(json.dumps(meta, indent=1))
