@@ -8,6 +8,12 @@ it works for any graph litert-torch converted and needs no calibration data:
 - ``int8_weight_only`` (recipe ``weight_only_wi8_afp32``): int8 weights dequantized to float
   before each op; same size, float compute, closer to the float model.
 
+In both, embedding tables (``EMBEDDING_LOOKUP``) are quantized with one scale per table, not per
+row as the recipes' channel-wise default does: a per-row scale (float32) and zero point (int64)
+are 12 bytes of parameters beside each row's 8 int8 weights (``embed_dim`` 8), so a
+65,536-bucket video table shrank only to 0.62x of its float size (1.41 MB of a 2.27 MB model);
+per table it is 0.27x (0.61 MB) at the same output error (README "Int8").
+
 A quantized model cannot meet float parity (1e-5), so its report measures what matters for a
 ranker against the *PyTorch* model, by export parity's own comparison
 (:func:`edgerank.export.parity.compare`) - max error of every float output, identical lists,
@@ -58,8 +64,12 @@ def quantize_tflite(float_path: str | Path, out_path: str | Path, mode: str) -> 
         with deferred(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             from ai_edge_quantizer import quantizer, recipe
 
+            from ai_edge_quantizer.qtyping import QuantGranularity, TFLOperationName
+
             q = quantizer.Quantizer(str(float_path))
             q.load_quantization_recipe(getattr(recipe, MODES[mode])())
+            per_table = q.add_dynamic_config if mode == "int8" else q.add_weight_only_config
+            per_table(".*", TFLOperationName.EMBEDDING_LOOKUP, 8, QuantGranularity.TENSORWISE)
             q.quantize().export_model(str(out_path), overwrite=True)
     finally:
         root.setLevel(level)
