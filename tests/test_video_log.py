@@ -14,7 +14,7 @@ from conftest import run_cli
 from edgerank.data.video import VideoSyntheticData
 from edgerank.data.video_ids import IdMap
 from edgerank.data.video_log import VideoLogData
-from edgerank.errors import DataError
+from edgerank.errors import ConfigError, DataError
 from edgerank.simulate import main as simulate_main
 
 WORLD = dict(num_videos=300, num_categories=12)
@@ -188,6 +188,8 @@ def test_out_of_core_stale_estimate_equals_the_in_memory_as_of_join(tmp_path):
         prep.prepare_partition(staging, p, "sessions")
     canon = [pl.read_parquet(staging / "canon" / f"part-{p:05d}.parquet") for p in range(3)]
     want = _in_memory_estimate(pl.concat(canon), 90.0, 3.0)
+    with pytest.raises(ConfigError, match="partition 0 has no stale counts for its rows: run stage=estimate"):
+        prep.prepare_partition(staging, 0, "encode")
     stale_counts(staging)
     got = pl.concat(stale_estimate(c, staging, p, options).with_columns(c["_part"], c["_i"]) for p, c in enumerate(canon))
     got = got.select(want.columns).sort("_part", "_i")

@@ -4,14 +4,19 @@ For each size a fast vectorised generator (not the event-by-event simulator) wri
 of that many rows as Parquet shards of 1M rows (every column of the format, ids as int64 above
 2^31), then a **fresh process** prepares it (``data=video_log``: check, partition by user,
 sessions, encode into memory-mapped shards) and reports its wall time and peak resident set.
-Prints one JSON object: per size ``rows``, ``seconds``, ``rows_per_s``, ``peak_rss_mb``,
-``shard_mb``, and ``rss_ratio_vs_smallest``. Targets: >= 1M rows/s, RSS at 16M <= 1.5x RSS at 1M.
+Prints one JSON object: per size ``rows``, ``seconds``, ``rows_per_s``, ``cpu_seconds`` (user +
+system time of every thread of the preparing process: what a busy shared machine does not
+inflate as it does wall time), ``rows_per_cpu_s``, ``peak_rss_mb``, ``shard_mb``, and
+``rss_ratio_vs_smallest``, plus the machine's load average before and after. Targets: >= 1M
+rows/s, RSS at 16M <= 1.5x RSS at 1M.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -65,16 +70,22 @@ def generate(folder: Path, rows: int, seed: int = 0) -> None:
         request0 += r
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def prepare_once(log: Path, cache: Path) -> dict[str, Any]:
     """Prepare ``log`` in this process (the fresh one) and report time and peak memory."""
     from edgerank.data.video_log_prepare import PrepareOptions, prepare
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     folder = prepare(PrepareOptions(path=str(log), groups={g: True for g in ("pxtr", "static", "csf", "rts", "fe")}, **OPTIONS), cache)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
     meta = json.loads((folder / "prepared.json").read_text())
     size = sum(p.stat().st_size for p in (folder / "shards").rglob("*.npy"))
     return {"rows": meta["rows"], "seconds": round(seconds, 2), "rows_per_s": round(meta["rows"] / seconds),
+            "cpu_seconds": round(cpu, 2), "rows_per_cpu_s": round(meta["rows"] / cpu),
             "peak_rss_mb": round(_peak_mb(), 1), "shard_mb": round(size / 2**20, 1), "partitions": meta["partitions"],
             "requests": sum(meta["requests"].values())}
 
@@ -89,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(prepare_once(*args.prepare_one)))
         return 0
     root = args.workdir or Path(tempfile.mkdtemp(prefix="edgerank-bench-data-"))
-    results = []
+    results, load_before = [], os.getloadavg()
     try:
         for rows in args.sizes:
             log, cache = root / f"log-{rows}", root / f"cache-{rows}"
@@ -112,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     smallest = results[0]["peak_rss_mb"]
     for r in results:
         r["rss_ratio_vs_smallest"] = round(r["peak_rss_mb"] / smallest, 2)
-    print(json.dumps({"engine": "polars (streaming) + numpy", "options": OPTIONS, "sizes": results}, indent=2))
+    load = {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()],
+            "cores": os.cpu_count()}
+    print(json.dumps({"engine": "polars (streaming) + numpy", "options": OPTIONS, "load_average": load, "sizes": results},
+                     indent=2))
     return 0
 
 
