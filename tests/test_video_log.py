@@ -182,7 +182,7 @@ def test_out_of_core_stale_estimate_equals_the_in_memory_as_of_join(tmp_path):
     options = prep.PrepareOptions(path=str(path), pxtr="estimate", stale_seconds=90.0, pxtr_smoothing=3.0, partitions=3,
                                   request_size=4, max_candidates=4, session_gap_s=300.0,
                                   groups={"pxtr": True, "static": True, "csf": True, "rts": True, "fe": True})
-    staging = tmp_path / "staging"
+    staging = tmp_path / "it's staging"  # a quote in the path: SQL string literals are escaped
     assert prep.partition_log(options, prep.check_log(options), staging) == 3
     for p in range(3):
         prep.prepare_partition(staging, p, "sessions")

@@ -53,13 +53,13 @@ def stale_counts(staging: Path) -> None:
     files = sorted(canon.glob("*.parquet"))
     if not files:
         return
-    source = "read_parquet([" + ", ".join(f"'{f}'" for f in files) + "])"
+    source = "read_parquet([" + ", ".join(_quoted(f) for f in files) + "])"
     labels = ", ".join(f'"{t}" AS "{t}"' for t in TASKS)
     zeros = ", ".join(f'0.0 AS "{t}"' for t in TASKS)
     sums = ", ".join(f'sum("{t}") OVER {w} AS "_{w}_{t}"' for w in ("v", "g") for t in TASKS)
     with duckdb.connect() as con:
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        con.execute(f"SET temp_directory = '{staging / 'duckdb.tmp'}'")
+        con.execute(f"SET temp_directory = {_quoted(staging / 'duckdb.tmp')}")
         con.execute("SET preserve_insertion_order = false")
         con.execute(f"""
             COPY (
@@ -75,8 +75,13 @@ def stale_counts(staging: Path) -> None:
                 WINDOW v AS (PARTITION BY video_id ORDER BY t, kind ROWS UNBOUNDED PRECEDING),
                        g AS (ORDER BY t, kind ROWS UNBOUNDED PRECEDING)
                 QUALIFY kind = 0
-            ) TO '{out}' (FORMAT parquet, PARTITION_BY (_part))""")
+            ) TO {_quoted(out)} (FORMAT parquet, PARTITION_BY (_part))""")
     shutil.rmtree(staging / "duckdb.tmp", ignore_errors=True)
+
+
+def _quoted(path: Path) -> str:
+    """``path`` as an SQL string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def stale_estimate(frame: pl.DataFrame, staging: Path, part: int, options: Any) -> pl.DataFrame:
