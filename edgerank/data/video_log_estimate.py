@@ -13,10 +13,11 @@ a log that has the server's pXTR should use it (``data.pxtr=log``, the default).
 
 The counts need every user partition's exposures of a video, so they are one pass of their own
 between the partitions' ``sessions`` and ``encode`` phases (:func:`stale_counts`): DuckDB runs
-it out of core (its sorts and window functions spill to ``staging/duckdb.tmp`` beyond
-``MEMORY_LIMIT``). Every row's request becomes a *query* at ``request time - stale_seconds``,
-unioned with the exposures; running sums over ``(time, query before exposure)``, per video and
-overall, are at each query exactly the counts of older exposures. They are written partitioned
+it out of core (its sorts, aggregations and window functions spill to ``staging/duckdb.tmp``
+beyond ``MEMORY_LIMIT``). Every row's request becomes a *query* at ``request time -
+stale_seconds``, unioned with the exposures; running sums over ``(time, query before exposure)``,
+per video and overall (the latter over the rows summed per moment), are at each query exactly
+the counts of older exposures. They are written partitioned
 by user partition, and each partition's ``encode`` phase reads its own (:func:`stale_estimate`).
 """
 
@@ -56,11 +57,16 @@ def stale_counts(staging: Path) -> None:
     source = "read_parquet([" + ", ".join(_quoted(f) for f in files) + "])"
     labels = ", ".join(f'"{t}" AS "{t}"' for t in TASKS)
     zeros = ", ".join(f'0.0 AS "{t}"' for t in TASKS)
-    sums = ", ".join(f'sum("{t}") OVER {w} AS "_{w}_{t}"' for w in ("v", "g") for t in TASKS)
+    totals = ", ".join(f'sum("{t}") AS "{t}"' for t in TASKS)
+
+    def running(w: str) -> str:
+        return ", ".join([f'sum("{t}") OVER {w} AS "_{w}_{t}"' for t in TASKS] + [f"CAST(sum(n) OVER {w} AS BIGINT) AS _{w}_n"])
+
     with duckdb.connect() as con:
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute(f"SET temp_directory = {_quoted(staging / 'duckdb.tmp')}")
         con.execute("SET preserve_insertion_order = false")
+        # overall sums over the rows aggregated per moment first: one sort of distinct times, not of every row
         con.execute(f"""
             COPY (
                 WITH events AS (
@@ -68,13 +74,20 @@ def stale_counts(staging: Path) -> None:
                     FROM {source} WHERE exposed > 0.5
                     UNION ALL
                     SELECT video_id, _q AS t, 0 AS kind, 0 AS n, {zeros}, _part, _i FROM {source}
+                ),
+                per_video AS (
+                    SELECT _part, _i, t, kind, {running("v")} FROM events
+                    WINDOW v AS (PARTITION BY video_id ORDER BY t, kind ROWS UNBOUNDED PRECEDING)
+                    QUALIFY kind = 0
+                ),
+                moments AS (SELECT t, kind, sum(n) AS n, {totals} FROM events GROUP BY t, kind),
+                overall AS (
+                    SELECT t, kind, {running("g")} FROM moments
+                    WINDOW g AS (ORDER BY t, kind ROWS UNBOUNDED PRECEDING)
+                    QUALIFY kind = 0
                 )
-                SELECT _part, _i, {sums},
-                       CAST(sum(n) OVER v AS BIGINT) AS _v_n, CAST(sum(n) OVER g AS BIGINT) AS _g_n
-                FROM events
-                WINDOW v AS (PARTITION BY video_id ORDER BY t, kind ROWS UNBOUNDED PRECEDING),
-                       g AS (ORDER BY t, kind ROWS UNBOUNDED PRECEDING)
-                QUALIFY kind = 0
+                SELECT per_video.* EXCLUDE (t, kind), overall.* EXCLUDE (t, kind)
+                FROM per_video JOIN overall USING (t, kind)
             ) TO {_quoted(out)} (FORMAT parquet, PARTITION_BY (_part))""")
     shutil.rmtree(staging / "duckdb.tmp", ignore_errors=True)
 
