@@ -10,9 +10,11 @@ from edgerank.errors import ConfigError
 from edgerank.export.convert import to_tflite
 from edgerank.export.parity import check_parity
 from edgerank.rankers.adaptive_beam import AdaptiveBeamRanker
+from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.beam import BeamSearchRanker
 from edgerank.rankers.greedy import GreedyRanker
 from edgerank.rankers.list_reward import list_reward
+from edgerank.rankers.loop import NO_TIE
 from edgerank.rankers.scorer import PointwiseScorer
 from ranker_fixtures import ToyPointwise, ToyScorer, request, tensors
 
@@ -108,6 +110,36 @@ def test_adaptive_beam_narrowing_at_once_is_beam_width_one(scorer):
 def test_bad_ranker_options(scorer, factory, message):
     with pytest.raises(ConfigError, match=message):
         factory(scorer)
+
+
+def test_a_ranker_that_implements_nothing_fails_at_instantiation_naming_what_is_missing(scorer):
+    """The base class declares ``search`` and ``evaluations`` abstract: forgetting them is a
+    clear TypeError when the ranker is built, not an endless recursion when it first ranks."""
+
+    class Lazy(Ranker):
+        pass
+
+    with pytest.raises(TypeError, match=r"Can't instantiate abstract class Lazy.*evaluations.*search"):
+        Lazy(scorer)
+
+
+def test_a_ranker_implementing_search_alone_gets_the_graph_outputs_and_the_eager_rank(scorer):
+    class FirstSlots(Ranker):
+        def search(self, inputs: dict[str, torch.Tensor]) -> SearchResult:
+            slots = torch.arange(self.list_size, dtype=torch.float32)
+            return SearchResult(slots, torch.full_like(slots, 0.5), outputs={"score": slots + 1.0})
+
+        def evaluations(self, num_valid: int) -> int:
+            return 0
+
+    ranker = FirstSlots(scorer, list_size=3).eval()
+    sample = tensors(request(0))
+    out = ranker(**sample)
+    assert sorted(out) == ["gains", "list_reward", "ranked", "score"]  # no margin: the search cannot tell
+    assert out["ranked"].tolist() == [[0, 1, 2]] and out["ranked"].dtype == torch.int32
+    assert out["list_reward"].tolist() == [1.5] and out["score"].tolist() == [[1.0, 2.0, 3.0]]
+    ranking = ranker.rank(sample)
+    assert ranking.slots.tolist() == [0, 1, 2] and ranking.margin == NO_TIE and ranking.evaluations == 0
 
 
 @pytest.mark.parametrize(

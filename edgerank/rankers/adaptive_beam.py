@@ -32,7 +32,8 @@ from edgerank.graph import OnDeviceGraph, Runners, eager, eager_runners
 from edgerank.rankers.beam import BeamSearchRanker
 from edgerank.rankers.scorer import ContextScorer
 from edgerank.rankers.loop import BEAM_FIELDS, Ranking, drive
-from edgerank.rankers.search import Beams, expand, unrolled
+from edgerank.rankers.base import SearchResult
+from edgerank.rankers.search import Beams, SearchContext, expand, unrolled
 from edgerank.registry import register_ranker
 
 
@@ -57,12 +58,9 @@ class AdaptiveBeamRanker(BeamSearchRanker):
     def rank(self, inputs: dict[str, torch.Tensor]) -> Ranking:
         return drive(eager_runners(self.on_device()), {k: v.numpy() for k, v in inputs.items()}, self.list_size, self.threshold)
 
-    def search_with_margin(
-        self, inputs: dict[str, torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def search(self, inputs: dict[str, torch.Tensor]) -> SearchResult:
         ranking = self.rank(inputs)
-        gains = torch.from_numpy(ranking.gains)
-        return torch.from_numpy(ranking.slots), gains, gains.sum(), torch.tensor([ranking.margin])
+        return SearchResult(torch.from_numpy(ranking.slots), torch.from_numpy(ranking.gains), margin=torch.tensor([ranking.margin]))
 
     def on_device(self) -> "AdaptiveBeamGraph":
         return AdaptiveBeamGraph(self)
@@ -127,10 +125,10 @@ class PrepareSignature(_SignatureModule):
 
     def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         r = self.ranker
-        state, item_context, valid, beams = r.start(inputs)
-        expanded = expand(r.scorer, state, item_context, valid, beams, r.beam_size, r.alpha, r.beta)
-        out = {f"state_{k}": v for k, v in state.items()}
-        out["item_context"], out["valid"] = item_context, valid
+        ctx = r.context(inputs)
+        expanded = expand(ctx, ctx.empty_list(), r.beam_size)
+        out = {f"state_{k}": v for k, v in ctx.state.items()}
+        out["item_context"], out["valid"] = ctx.item_context, ctx.valid
         return {**out, **_beam_outputs(*expanded)}
 
 
@@ -138,10 +136,8 @@ class StepSignature(_SignatureModule):
     """One expansion of the k beams, from the prepared state."""
 
     def forward(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
-        r = self.ranker
-        state, beams = _unpack(tensors)
-        expanded = expand(r.scorer, state, tensors["item_context"], tensors["valid"], beams, r.beam_size, r.alpha, r.beta)
-        return _beam_outputs(*expanded)
+        ctx, beams = _unpack(self.ranker, tensors)
+        return _beam_outputs(*expand(ctx, beams, self.ranker.beam_size))
 
 
 class FinishSignature(_SignatureModule):
@@ -149,13 +145,14 @@ class FinishSignature(_SignatureModule):
     (``items``, ``gains`` and each expansion's tie ``margins``; the loop keeps those it needs)."""
 
     def forward(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
-        r = self.ranker
-        state, beam = _unpack(tensors)
-        steps = max(r.list_size - 1, 1)  # a 1-item list never calls it, but the graph needs a step
-        slots, gains, margins = unrolled(r.scorer, state, tensors["item_context"], tensors["valid"], beam, 1, steps, r.alpha, r.beta)
+        ctx, beam = _unpack(self.ranker, tensors)
+        steps = max(self.ranker.list_size - 1, 1)  # a 1-item list never calls it, but the graph needs a step
+        slots, gains, margins = unrolled(ctx, beam, 1, steps)
         return {"items": slots[0].to(torch.int32), "gains": gains[0], "margins": margins}
 
 
-def _unpack(tensors: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], Beams]:
+def _unpack(ranker: AdaptiveBeamRanker, tensors: Mapping[str, torch.Tensor]) -> tuple[SearchContext, Beams]:
+    """The search context and beams a ``step``/``finish`` signature receives as inputs."""
     state = {k[len("state_"):]: v for k, v in tensors.items() if k.startswith("state_")}
-    return state, Beams(*(tensors[f"beam_{f}"] for f in BEAM_FIELDS))
+    ctx = SearchContext(ranker.scorer, state, tensors["item_context"], tensors["valid"], ranker.alpha, ranker.beta)
+    return ctx, Beams(*(tensors[f"beam_{f}"] for f in BEAM_FIELDS))

@@ -1,8 +1,15 @@
-"""Common shape of every ranker: an ``nn.Module`` graph plus an eager ``rank`` for evaluation."""
+"""Common shape of every ranker: an ``nn.Module`` graph plus an eager ``rank`` for evaluation.
+
+A ranker implements one method, :meth:`Ranker.search` (one request in, a :class:`SearchResult`
+out), and :meth:`Ranker.evaluations` (its cost); the exported outputs and the eager ``rank`` are
+derived from them. A subclass missing either cannot be instantiated (``abc``).
+"""
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -16,11 +23,29 @@ from edgerank.rankers.scorer import ContextScorer
 TASK_ORDER = ("has_next", "effective_view", "like")
 
 
-class Ranker(nn.Module, OnDeviceGraph):
+@dataclass
+class SearchResult:
+    """One request's list, as the graph computes it.
+
+    ``slots`` ``[n]`` in display order (-1 where no valid candidate is left), ``gains`` ``[n]``
+    the score of each position (``list_reward`` is their sum), ``margin`` ``[1]`` the smallest
+    top-k margin the search met, which lets the parity check tell a near tie from a divergence
+    (None: the search cannot tell, and the graph has no ``margin`` output), and ``outputs``:
+    further named ``[n]`` graph outputs (e.g. the score a plugin's ``ranked_lists`` names).
+    """
+
+    slots: torch.Tensor
+    gains: torch.Tensor
+    margin: torch.Tensor | None = None
+    outputs: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class Ranker(nn.Module, OnDeviceGraph, metaclass=ABCMeta):
     """Returns the top-``list_size`` list out of the request's candidates.
 
     As an exported graph: ``(**request inputs) -> {ranked [1, n] int32 slots, gains [1, n],
-    list_reward [1]}``; ``ranked`` is -1 where the request has fewer valid candidates than n.
+    list_reward [1], margin [1], **result.outputs}``; ``ranked`` is -1 where the request has
+    fewer valid candidates than n.
     """
 
     ranked_lists = {"ranked": "gains"}  # for the parity check
@@ -51,29 +76,23 @@ class Ranker(nn.Module, OnDeviceGraph):
         return inputs[self.mask_input].reshape(-1)
 
     def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
-        slots, gains, reward, margin = self.search_with_margin(inputs)
-        return {
-            "ranked": slots.to(torch.int32).reshape(1, -1),
-            "gains": gains.reshape(1, -1),
-            "list_reward": reward.reshape(1),
-            "margin": margin.reshape(1),
+        result = self.search(inputs)
+        out = {
+            "ranked": result.slots.to(torch.int32).reshape(1, -1),
+            "gains": result.gains.reshape(1, -1),
+            "list_reward": result.gains.sum().reshape(1),
         }
+        if result.margin is not None:
+            out["margin"] = result.margin.reshape(1)
+        return {**out, **{name: value.reshape(1, -1) for name, value in result.outputs.items()}}
 
-    def search(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Slots in display order, the gain at each position, and the list's ListReward."""
-        return self.search_with_margin(inputs)[:3]
+    @abstractmethod
+    def search(self, inputs: dict[str, torch.Tensor]) -> SearchResult:
+        """The list for one request (batch 1), in graph-friendly PyTorch: it is exported."""
 
-    def search_with_margin(
-        self, inputs: dict[str, torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """:meth:`search` plus the smallest top-k margin the search met (the ``margin`` output,
-        which tells the parity check a near tie from a divergence). A ranker that cannot tell
-        overrides :meth:`search` instead and reports no tie."""
-        slots, gains, reward = self.search(inputs)
-        return slots, gains, reward, torch.full((1,), NO_TIE)
-
+    @abstractmethod
     def evaluations(self, num_valid: int) -> int:
-        raise NotImplementedError
+        """Candidate scorings spent on a request with ``num_valid`` candidates (cost plots)."""
 
     def fit(self, batches: Iterable[dict[str, torch.Tensor]], input_names: Sequence[str]) -> None:
         """Learn the ranker's own parameters, if it has any, once the model is trained: on the
@@ -82,9 +101,10 @@ class Ranker(nn.Module, OnDeviceGraph):
     @torch.no_grad()
     def rank(self, inputs: dict[str, torch.Tensor]) -> Ranking:
         """Eager ranking of one request (batch 1), with its cost."""
-        slots, gains, _, margin = self.search_with_margin(inputs)
+        result = self.search(inputs)
         valid = int(self.valid(inputs).sum())
-        return Ranking(slots.numpy().astype(np.int64), gains.numpy(), self.evaluations(valid), float(margin[0]))
+        margin = NO_TIE if result.margin is None else float(result.margin[0])
+        return Ranking(result.slots.numpy().astype(np.int64), result.gains.numpy(), self.evaluations(valid), margin)
 
     def on_device(self) -> nn.Module:
         """The graph converted to ``.tflite`` together with the model (one signature)."""

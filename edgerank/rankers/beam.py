@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 
 from edgerank.errors import ConfigError
-from edgerank.rankers.base import Ranker
+from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.scorer import ContextScorer
-from edgerank.rankers.search import BLOCKED, Beams, unrolled
+from edgerank.rankers.search import BLOCKED, SearchContext, unrolled
 from edgerank.registry import register_ranker
 
 
@@ -35,21 +35,15 @@ class BeamSearchRanker(Ranker):
             raise ConfigError("beam_size", f"must be a positive integer, got {beam_size!r}")
         self.beam_size = beam_size
 
-    def start(self, inputs: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor, Beams]:
-        """The per-request state, each candidate's item context, the valid mask and the empty list."""
+    def context(self, inputs: dict[str, torch.Tensor]) -> SearchContext:
+        """The request's per-request state, each candidate's item context and the valid mask."""
         state = self.scorer.prepare(inputs)
-        item_context = self.scorer.item_context(state)
-        valid = self.valid(inputs)
-        return state, item_context, valid, Beams.empty(valid.shape[0], self.scorer.context_dim, valid)
+        return SearchContext(self.scorer, state, self.scorer.item_context(state), self.valid(inputs), self.alpha, self.beta)
 
-    def search_with_margin(
-        self, inputs: dict[str, torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        state, item_context, valid, beams = self.start(inputs)
-        slots, gains, margins = unrolled(
-            self.scorer, state, item_context, valid, beams, self.beam_size, self.list_size, self.alpha, self.beta
-        )
-        return (*best_list(slots[0], gains[0]), margins.min().reshape(1))
+    def search(self, inputs: dict[str, torch.Tensor]) -> SearchResult:
+        ctx = self.context(inputs)
+        slots, gains, margins = unrolled(ctx, ctx.empty_list(), self.beam_size, self.list_size)
+        return SearchResult(*best_list(slots[0], gains[0]), margin=margins.min().reshape(1))
 
     def evaluations(self, num_valid: int) -> int:
         """Candidate scorings: every valid candidate under every beam, for each position that
@@ -58,7 +52,7 @@ class BeamSearchRanker(Ranker):
         return num_valid * (1 + self.beam_size * (steps - 1)) if steps else 0
 
 
-def best_list(slots: torch.Tensor, gains: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def best_list(slots: torch.Tensor, gains: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Best beam's list with impossible positions set to -1.
 
     Positions are impossible only once the valid candidates ran out, so they form a suffix.
@@ -66,4 +60,4 @@ def best_list(slots: torch.Tensor, gains: torch.Tensor) -> tuple[torch.Tensor, t
     possible = gains > BLOCKED / 2
     slots = torch.where(possible, slots, torch.full_like(slots, -1))
     gains = torch.where(possible, gains, torch.zeros_like(gains))
-    return slots, gains, gains.sum()
+    return slots, gains

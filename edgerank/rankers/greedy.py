@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 
 from edgerank.errors import ConfigError
-from edgerank.rankers.base import TASK_ORDER, Ranker
+from edgerank.rankers.base import TASK_ORDER, Ranker, SearchResult
 from edgerank.rankers.scorer import ContextScorer
 from edgerank.rankers.search import BLOCKED, tie_margin
 from edgerank.registry import register_ranker
@@ -35,9 +35,7 @@ class GreedyRanker(Ranker):
             raise ConfigError("score_weights", f"needs one weight per task {list(TASK_ORDER)}, got {weights}")
         self.register_buffer("weights", torch.tensor(weights))
 
-    def search_with_margin(
-        self, inputs: dict[str, torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def search(self, inputs: dict[str, torch.Tensor]) -> SearchResult:
         state = self.scorer.prepare(inputs)
         context = torch.zeros(1, self.scorer.context_dim)
         probs = self.scorer.score(state, context)[0]  # [M, 3]
@@ -47,7 +45,7 @@ class GreedyRanker(Ranker):
         top, slots = ranked[: self.list_size], slots[: self.list_size]
         slots = torch.where(top > BLOCKED / 2, slots, torch.full_like(slots, -1))
         gains = torch.where(top > BLOCKED / 2, top, torch.zeros_like(top))
-        return slots, gains, gains.sum(), tie_margin(ranked)
+        return SearchResult(slots, gains, margin=tie_margin(ranked))
 
     def evaluations(self, num_valid: int) -> int:
         return num_valid

@@ -16,7 +16,6 @@ from edgerank.rankers.loop import BLOCKED, NO_TIE
 from edgerank.rankers.scorer import ContextScorer, State
 
 
-
 @dataclass
 class Beams:
     """K partial lists: their ListReward, survival probability s, placed items and context."""
@@ -47,26 +46,35 @@ class Beams:
         return torch.where(any_live, low / high.clamp_min(1e-12), torch.ones_like(high))
 
 
-def expand(
-    scorer: ContextScorer,
-    state: State,
-    item_context: torch.Tensor,
-    valid: torch.Tensor,
-    beams: Beams,
-    width: int,
-    alpha: float,
-    beta: float,
-) -> tuple[Beams, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+@dataclass
+class SearchContext:
+    """What every expansion of one request reads: the scorer and its per-request ``state``,
+    each candidate's ``item_context`` ``[M, C]``, the ``valid`` mask ``[M]`` and ListReward's
+    weights."""
+
+    scorer: ContextScorer
+    state: State
+    item_context: torch.Tensor
+    valid: torch.Tensor
+    alpha: float
+    beta: float
+
+    def empty_list(self) -> Beams:
+        """One beam holding the empty list."""
+        return Beams.empty(self.valid.shape[0], self.scorer.context_dim, self.valid)
+
+
+def expand(ctx: SearchContext, beams: Beams, width: int) -> tuple[Beams, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Extend every beam by every unplaced valid candidate; keep the ``width`` best by ListReward.
 
     Returns the new beams, and per new beam its parent beam, the appended candidate slot and the
     ListReward gained by appending it (``BLOCKED`` where no valid candidate was left), and the
     step's :func:`tie_margin`.
     """
-    probs = scorer.score(state, beams.context)  # [K, M, 3]
+    probs = ctx.scorer.score(ctx.state, beams.context)  # [K, M, 3]
     num_beams, num_candidates = beams.placed.shape
-    gain = beams.survive.unsqueeze(1) * (alpha * probs[..., EFFECTIVE_VIEW] + beta * probs[..., LIKE])
-    blocked = (beams.placed > 0.5) | (valid.unsqueeze(0) < 0.5)
+    gain = beams.survive.unsqueeze(1) * (ctx.alpha * probs[..., EFFECTIVE_VIEW] + ctx.beta * probs[..., LIKE])
+    blocked = (beams.placed > 0.5) | (ctx.valid.unsqueeze(0) < 0.5)
     total = torch.where(blocked, torch.full_like(gain, BLOCKED), beams.reward.unsqueeze(1) + gain)
     options = num_beams * num_candidates
     ranked, flat = torch.topk(total.reshape(1, options), min(width + 1, options), dim=1)
@@ -91,23 +99,13 @@ def expand(
         reward=reward,
         survive=parents.survive * (live * p_next + (1.0 - live)),
         placed=parents.placed + chosen,
-        context=parents.context + item_context[item.clamp_min(0)] * live.unsqueeze(1),
+        context=parents.context + ctx.item_context[item.clamp_min(0)] * live.unsqueeze(1),
     )
     gained = torch.where(exhausted, torch.full_like(reward, BLOCKED), gain.reshape(-1)[flat])
     return new, parent, item, gained, margin
 
 
-def unrolled(
-    scorer: ContextScorer,
-    state: State,
-    item_context: torch.Tensor,
-    valid: torch.Tensor,
-    beams: Beams,
-    width: int,
-    steps: int,
-    alpha: float,
-    beta: float,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def unrolled(ctx: SearchContext, beams: Beams, width: int, steps: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``steps`` expansions in a row (a static loop, unrolled in the graph).
 
     Returns each final beam's appended slots and gains ``[width, steps]`` (best beam first) and
@@ -116,7 +114,7 @@ def unrolled(
     slots = gains = None
     margins = []
     for _ in range(steps):
-        beams, parent, item, gain, margin = expand(scorer, state, item_context, valid, beams, width, alpha, beta)
+        beams, parent, item, gain, margin = expand(ctx, beams, width)
         if slots is None:
             slots, gains = item.unsqueeze(1), gain.unsqueeze(1)
         else:  # a single beam's history needs no gather

@@ -34,7 +34,7 @@ from torch import nn
 from edgerank.errors import ConfigError
 from edgerank.models.layers import positive
 from edgerank.models.video_blocks import GRUCell
-from edgerank.rankers.base import Ranker
+from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.beam import best_list
 from edgerank.rankers.list_reward import EFFECTIVE_VIEW, LIKE
 from edgerank.rankers.scorer import ContextScorer, State
@@ -102,9 +102,7 @@ class Seq2SlateRanker(Ranker):
         return torch.cat([empty, self.scorer.item_context(state)], dim=-1)
 
     # -- inference (the exported graph) ---------------------------------------------------------
-    def search_with_margin(
-        self, inputs: dict[str, torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def search(self, inputs: dict[str, torch.Tensor]) -> SearchResult:
         features = self.candidate_features(self.scorer.prepare(inputs)).unsqueeze(0)  # [1, M, F]
         valid = self.valid(inputs).unsqueeze(0)
         encoded, keys, state = self.decoder.begin(features, valid)
@@ -122,8 +120,7 @@ class Seq2SlateRanker(Ranker):
             items.append(best[0, :1])
             scores.append(probability[0, :1])
             margins.append(tie_margin(probability[0]))
-        slots_out, gains, total = best_list(torch.cat(items), torch.cat(scores))
-        return slots_out, gains, total, torch.cat(margins).min().reshape(1)
+        return SearchResult(*best_list(torch.cat(items), torch.cat(scores)), margin=torch.cat(margins).min().reshape(1))
 
     def evaluations(self, num_valid: int) -> int:
         """The model scores every valid candidate once; the pointer scores them at each position."""

@@ -24,7 +24,7 @@ import logging
 import torch
 
 from edgerank.errors import ConfigError
-from edgerank.rankers.base import Ranker
+from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.scorer import ContextScorer
 from edgerank.registry import register_ranker
 
@@ -87,21 +87,11 @@ class MMRRanker(Ranker):
             self._warned_no_category = True
         return None
 
-    def search(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        slots, gains, reward, _ = self.select(inputs)
-        return slots, gains, reward
+    def search(self, inputs: dict[str, torch.Tensor]) -> SearchResult:
+        """The MMR list: slots (float in-graph, -1 = none), gains, and ``mmr_score`` of each pick.
 
-    def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
-        slots, gains, reward, mmr = self.select(inputs)
-        return {
-            "ranked": slots.to(torch.int32).reshape(1, -1),
-            "gains": gains.reshape(1, -1),
-            "list_reward": reward.reshape(1),
-            "mmr_score": mmr.reshape(1, -1),
-        }
-
-    def select(self, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The MMR list: ``(slots [n] (float in-graph, -1 = none), gains [n], reward, mmr [n])``."""
+        No tie ``margin``: ``ranked_lists`` compares lists through ``mmr_score`` instead.
+        """
         state = self.scorer.prepare(inputs)
         probs = self.scorer.score(state, torch.zeros(1, self.scorer.context_dim))[0]  # [M, 3]
         relevance = self.alpha * probs[:, EFFECTIVE_VIEW] + self.beta * probs[:, LIKE]
@@ -133,8 +123,7 @@ class MMRRanker(Ranker):
                 category = (chosen * categories).sum()
                 same = (categories == category).to(relevance.dtype) * live
                 max_similarity = torch.maximum(max_similarity, same)
-        gains_t = torch.stack(gains)
-        return torch.stack(slots), gains_t, gains_t.sum(), torch.stack(scores)
+        return SearchResult(torch.stack(slots), torch.stack(gains), outputs={"mmr_score": torch.stack(scores)})
 
     def evaluations(self, num_valid: int) -> int:
         """One scoring per valid candidate: the MMR loop reuses the empty-context scores."""
