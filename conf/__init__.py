@@ -1,0 +1,8 @@
+"""edgerank's Hydra configs (installed as ``edgerank.conf``).
+
+Hydra imports this package before it reads a file from it (``pkg://edgerank.conf``, and
+``initialize_config_module("edgerank.conf")`` in tests), which is when the plugins' option
+dataclasses must be in Hydra's ConfigStore: ``ranker/beam.yaml`` extends ``BeamOptions``.
+"""
+
+import edgerank.rankers.options  # noqa: F401  (stores the rankers' option defaults)

@@ -90,19 +90,18 @@ def test_bad_values_exit_before_training(make_cfg, tmp_path, overrides, message)
     expect_before_training(make_cfg, tmp_path, [*PRODUCT, *overrides], ConfigError, message)
 
 
-def test_ranker_options_are_checked_against_the_data_before_training(make_cfg, tmp_path):
-    expect_before_training(
-        make_cfg, tmp_path, [*VIDEO, "ranker=beam", "ranker.list_size=80"], ConfigError,
-        r"^ranker\.list_size: is 80, but a request has at most 50 candidates \(data\.max_candidates\)",
-    )
-    expect_before_training(
-        make_cfg, tmp_path, [*VIDEO, "ranker=beam", "ranker.beam_size=64"], ConfigError,
-        r"^ranker\.beam_size: is 64, but a request has at most 50 candidates",
-    )
-    expect_before_training(
-        make_cfg, tmp_path, [*VIDEO, "ranker=adaptive_beam", "ranker.threshold=high"], ConfigError,
-        r"^ranker\.threshold: must be a number, got 'high'",
-    )
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["ranker=beam", "ranker.list_size=80"], r"^ranker\.list_size: is 80, but a request has at most 50 candidates \(data\.max_candidates\)"),
+        (["ranker=beam", "ranker.beam_size=64"], r"^ranker\.beam_size: is 64, but a request has at most 50 candidates"),
+        (["ranker=adaptive_beam", "ranker.threshold=high"], r"^ranker\.threshold: must be a number, got 'high'"),
+        (["ranker=beam", "+ranker.beam_width=3"], r"^ranker\.beam_width: not an option of ranker plugin 'beam' \(options: alpha, beam_size, beta, list_size\)"),
+        (["ranker=beam_k2", "ranker.beam_size=0"], r"^ranker\.beam_size: must be a positive integer, got 0"),
+    ],
+)
+def test_ranker_options_are_checked_against_the_data_before_training(make_cfg, tmp_path, overrides, message):
+    expect_before_training(make_cfg, tmp_path, [*VIDEO, *overrides], ConfigError, message)
 
 
 def test_a_checkpoint_of_another_model_or_a_corrupt_one_is_rejected_before_training(make_cfg, tmp_path):

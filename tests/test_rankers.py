@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -9,12 +11,14 @@ import torch
 from edgerank.errors import ConfigError
 from edgerank.export.convert import to_tflite
 from edgerank.export.parity import check_parity
+from edgerank.registry.defaults import defaults_of
 from edgerank.rankers.adaptive_beam import AdaptiveBeamRanker
 from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.beam import BeamSearchRanker
 from edgerank.rankers.greedy import GreedyRanker
 from edgerank.rankers.list_reward import list_reward
 from edgerank.rankers.loop import NO_TIE
+from edgerank.rankers.options import AdaptiveBeamOptions, BeamOptions, GreedyOptions, Seq2SlateOptions
 from edgerank.rankers.scorer import PointwiseScorer
 from ranker_fixtures import ToyPointwise, ToyScorer, request, tensors
 
@@ -198,3 +202,35 @@ def test_beam_width_one_takes_the_largest_list_reward_gain_at_each_position(scor
                 survive *= float(probs[best, 0])
                 context = context + item_context[best]
         assert beam.rank(sample).slots.tolist() == placed
+
+
+RANKER_OPTIONS = {"greedy": GreedyOptions, "beam": BeamOptions, "adaptive_beam": AdaptiveBeamOptions, "seq2slate": Seq2SlateOptions}
+
+
+@pytest.mark.parametrize("name", sorted(RANKER_OPTIONS))
+def test_ranker_options_are_declared_once_and_the_yaml_only_overrides(make_cfg, name):
+    """The composed config (what ``--cfg job`` prints and the manifest records) lists every
+    field of the ranker's options dataclass with its default; the YAML file repeats none."""
+    from omegaconf import OmegaConf
+
+    from edgerank.registry import get
+
+    options = RANKER_OPTIONS[name]
+    assert get("ranker", name).options is options
+    composed = OmegaConf.to_container(make_cfg(f"ranker={name}").ranker, resolve=True)
+    expected = {"name": name, **defaults_of(options), **({"seed": 0} if name == "seq2slate" else {})}
+    assert composed == expected
+    own = OmegaConf.load(Path(__file__).parents[1] / "conf" / "ranker" / f"{name}.yaml")
+    assert set(own) - {"defaults", "name"} <= ({"seed"} if name == "seq2slate" else set())  # seed: ${seed}
+
+
+def test_a_preset_overrides_one_option_of_its_base(make_cfg):
+    assert dict(make_cfg("ranker=adaptive_t08").ranker) == {"name": "adaptive_beam", **defaults_of(AdaptiveBeamOptions), "threshold": 0.8}
+
+
+def test_a_ranker_built_from_keywords_or_from_its_options_is_the_same(scorer):
+    by_keywords = AdaptiveBeamRanker(scorer, list_size=5, threshold=0.5)
+    by_options = AdaptiveBeamRanker(scorer, AdaptiveBeamOptions(list_size=5, threshold=0.5))
+    assert by_keywords.options == by_options.options and by_options.threshold == 0.5 and by_options.beam_size == 4
+    with pytest.raises(TypeError, match="takes either a AdaptiveBeamOptions or option keywords, not both"):
+        AdaptiveBeamRanker(scorer, AdaptiveBeamOptions(), list_size=3)

@@ -31,7 +31,7 @@ def adaptive_vs_beam(
     from edgerank.rankers.beam import BeamSearchRanker
 
     ranker = graph.ranker
-    beam = BeamSearchRanker(ranker.scorer, ranker.list_size, ranker.alpha, ranker.beta, ranker.beam_size, ranker.mask_input).eval()
+    beam = BeamSearchRanker(ranker.scorer, ranker.options.beam(), mask_input=ranker.mask_input).eval()
     adaptive = litert_runners(adaptive_model, graph)
     with tempfile.TemporaryDirectory() as tmp:
         beam_path = to_tflite(beam, requests[0], Path(tmp) / "beam.tflite")

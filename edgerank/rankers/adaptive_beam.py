@@ -27,10 +27,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgerank.errors import ConfigError
 from edgerank.graph import OnDeviceGraph, Runners, eager, eager_runners
 from edgerank.rankers.beam import BeamSearchRanker
-from edgerank.rankers.scorer import ContextScorer
+from edgerank.rankers.options import AdaptiveBeamOptions
 from edgerank.rankers.loop import BEAM_FIELDS, Ranking, drive
 from edgerank.rankers.base import SearchResult
 from edgerank.rankers.search import Beams, SearchContext, expand, unrolled
@@ -39,20 +38,7 @@ from edgerank.registry import register_ranker
 
 @register_ranker("adaptive_beam", description="Beam search that narrows to the best beam once min/max beam reward > threshold")
 class AdaptiveBeamRanker(BeamSearchRanker):
-    def __init__(
-        self,
-        scorer: ContextScorer,
-        list_size: int = 10,
-        alpha: float = 1.0,
-        beta: float = 1.0,
-        beam_size: int = 4,
-        threshold: float = 0.9,
-        mask_input: str = "cand_mask",
-    ) -> None:
-        super().__init__(scorer, list_size, alpha, beta, beam_size, mask_input)
-        if not 0.0 <= float(threshold):
-            raise ConfigError("threshold", f"must be >= 0 (above 1 never narrows), got {threshold}")
-        self.threshold = float(threshold)
+    Options = AdaptiveBeamOptions
 
     @torch.no_grad()
     def rank(self, inputs: dict[str, torch.Tensor]) -> Ranking:

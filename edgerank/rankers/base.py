@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -18,9 +19,8 @@ from torch import nn
 from edgerank.errors import ConfigError
 from edgerank.graph import OnDeviceGraph
 from edgerank.rankers.loop import NO_TIE, Ranking
+from edgerank.rankers.options import RankerOptions
 from edgerank.rankers.scorer import ContextScorer
-
-TASK_ORDER = ("has_next", "effective_view", "like")
 
 
 @dataclass
@@ -52,16 +52,22 @@ class Ranker(nn.Module, OnDeviceGraph, metaclass=ABCMeta):
     bounded_by_candidates = ("list_size",)  # options that cannot exceed a request's candidates
     tie_margin_output = "margin"  # PyTorch's smallest top-k margin per request (parity: near ties)
 
+    Options: ClassVar[type[RankerOptions]] = RankerOptions  # a subclass names its own dataclass
+
     def __init__(
-        self, scorer: ContextScorer, list_size: int = 10, alpha: float = 1.0, beta: float = 1.0, mask_input: str = "cand_mask"
+        self, scorer: ContextScorer, options: RankerOptions | None = None, *, mask_input: str = "cand_mask", **values: Any
     ) -> None:
+        """``options``, or the option ``values`` as keywords (``BeamSearchRanker(scorer,
+        beam_size=2)``): checked once, by the class's :attr:`Options` dataclass, and readable as
+        attributes (``self.beam_size``). ``mask_input`` names the request's candidate mask."""
         super().__init__()
-        if not isinstance(list_size, int) or list_size < 1:
-            raise ConfigError("list_size", f"must be a positive integer, got {list_size!r}")
-        if alpha < 0 or beta < 0 or alpha + beta == 0:
-            raise ConfigError("alpha", f"alpha and beta must be >= 0 and not both 0, got {alpha}, {beta}")
-        self.scorer = scorer
-        self.list_size, self.alpha, self.beta, self.mask_input = list_size, float(alpha), float(beta), mask_input
+        if options is None:
+            options = self.Options(**values)
+        elif values or not isinstance(options, self.Options):
+            raise TypeError(f"{type(self).__name__} takes either a {self.Options.__name__} or option keywords, not both")
+        self.options, self.scorer, self.mask_input = options, scorer, mask_input
+        for option in fields(options):
+            setattr(self, option.name, getattr(options, option.name))
 
     def check_candidates(self, max_candidates: int) -> None:
         """Fail before training when an option asks for more than a request's ``max_candidates``

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from edgerank.errors import ConfigError
 from edgerank.rankers.base import Ranker, SearchResult
-from edgerank.rankers.scorer import ContextScorer
+from edgerank.rankers.options import BeamOptions
 from edgerank.rankers.search import BLOCKED, SearchContext, unrolled
 from edgerank.registry import register_ranker
 
@@ -19,21 +18,8 @@ class BeamSearchRanker(Ranker):
     candidate under each of the k beams' contexts.
     """
 
+    Options = BeamOptions
     bounded_by_candidates = ("list_size", "beam_size")
-
-    def __init__(
-        self,
-        scorer: ContextScorer,
-        list_size: int = 10,
-        alpha: float = 1.0,
-        beta: float = 1.0,
-        beam_size: int = 4,
-        mask_input: str = "cand_mask",
-    ) -> None:
-        super().__init__(scorer, list_size, alpha, beta, mask_input)
-        if not isinstance(beam_size, int) or beam_size < 1:
-            raise ConfigError("beam_size", f"must be a positive integer, got {beam_size!r}")
-        self.beam_size = beam_size
 
     def context(self, inputs: dict[str, torch.Tensor]) -> SearchContext:
         """The request's per-request state, each candidate's item context and the valid mask."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import torch
 
-from edgerank.errors import ConfigError
-from edgerank.rankers.base import TASK_ORDER, Ranker, SearchResult
+from edgerank.rankers.base import Ranker, SearchResult
+from edgerank.rankers.options import GreedyOptions
 from edgerank.rankers.scorer import ContextScorer
 from edgerank.rankers.search import BLOCKED, tie_margin
 from edgerank.registry import register_ranker
@@ -20,20 +20,11 @@ class GreedyRanker(Ranker):
     ``score_weights`` (has_next, effective_view, like) defaults to ``(0, alpha, beta)``.
     """
 
-    def __init__(
-        self,
-        scorer: ContextScorer,
-        list_size: int = 10,
-        alpha: float = 1.0,
-        beta: float = 1.0,
-        score_weights: Sequence[float] | None = None,
-        mask_input: str = "cand_mask",
-    ) -> None:
-        super().__init__(scorer, list_size, alpha, beta, mask_input)
-        weights = [0.0, self.alpha, self.beta] if score_weights is None else [float(w) for w in score_weights]
-        if len(weights) != len(TASK_ORDER):
-            raise ConfigError("score_weights", f"needs one weight per task {list(TASK_ORDER)}, got {weights}")
-        self.register_buffer("weights", torch.tensor(weights))
+    Options = GreedyOptions
+
+    def __init__(self, scorer: ContextScorer, options: GreedyOptions | None = None, **values: Any) -> None:
+        super().__init__(scorer, options, **values)
+        self.register_buffer("weights", torch.tensor(self.options.weights()))
 
     def search(self, inputs: dict[str, torch.Tensor]) -> SearchResult:
         state = self.scorer.prepare(inputs)

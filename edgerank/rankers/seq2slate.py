@@ -27,16 +27,17 @@ it), not a ListReward gain.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from edgerank.errors import ConfigError
-from edgerank.models.layers import positive
 from edgerank.models.video_blocks import GRUCell
 from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.beam import best_list
 from edgerank.rankers.list_reward import EFFECTIVE_VIEW, LIKE
+from edgerank.rankers.options import Seq2SlateOptions
 from edgerank.rankers.scorer import ContextScorer, State
 from edgerank.rankers.search import BLOCKED, tie_margin
 from edgerank.registry import register_ranker
@@ -73,28 +74,13 @@ class PointerDecoder(nn.Module):
 
 @register_ranker("seq2slate", description="Seq2Slate (Bello et al. 2018): pointer-network decoding, trained on the logged labels")
 class Seq2SlateRanker(Ranker):
-    def __init__(
-        self,
-        scorer: ContextScorer,
-        list_size: int = 10,
-        alpha: float = 1.0,
-        beta: float = 1.0,
-        hidden: int = 32,
-        epochs: int = 8,
-        lr: float = 0.003,
-        batch_size: int = 128,
-        seed: int = 0,
-        mask_input: str = "cand_mask",
-    ) -> None:
-        super().__init__(scorer, list_size, alpha, beta, mask_input)
-        for name, value in (("hidden", hidden), ("epochs", epochs), ("batch_size", batch_size)):
-            positive(name, value)
-        if not float(lr) > 0:
-            raise ConfigError("lr", f"must be positive, got {lr}")
-        self.epochs, self.lr, self.batch_size, self.seed = epochs, float(lr), batch_size, int(seed)
+    Options = Seq2SlateOptions
+
+    def __init__(self, scorer: ContextScorer, options: Seq2SlateOptions | None = None, **values: Any) -> None:
+        super().__init__(scorer, options, **values)
         with torch.random.fork_rng():  # the model's training sees the same random numbers with any ranker
             torch.manual_seed(self.seed)
-            self.decoder = PointerDecoder(3 + scorer.context_dim, hidden)
+            self.decoder = PointerDecoder(3 + scorer.context_dim, self.hidden)
 
     def candidate_features(self, state: State) -> torch.Tensor:
         """``[M, 3 + C]``: each candidate's probabilities at an empty list and its item context."""

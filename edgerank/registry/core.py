@@ -11,6 +11,7 @@ Improvements over timm that users of a plugin ecosystem need:
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata as metadata
 import inspect
 from collections.abc import Callable, Mapping
@@ -35,6 +36,7 @@ class Plugin:
     factory: Callable[..., Any]
     description: str
     package: str
+    options: type | None = None  # the dataclass of its options, when it declares one
 
     @property
     def origin(self) -> str:
@@ -55,11 +57,17 @@ class Registry:
 
     # -- registration -------------------------------------------------------------------------
     def register(
-        self, kind: str, name: str | None = None, *, description: str | None = None
+        self, kind: str, name: str | None = None, *, description: str | None = None, options: type | None = None
     ) -> Callable[[F], F]:
-        """Decorator: register a factory under ``kind``/``name`` (default: the factory's name)."""
+        """Decorator: register a factory under ``kind``/``name`` (default: the factory's name).
+
+        ``options`` (default: the factory's ``Options`` attribute, if it is a dataclass) declares
+        the plugin's options once: :meth:`build` accepts its fields, checks their types and calls
+        ``factory(options=Options(**values), **context)``, so the dataclass validates them.
+        """
 
         def decorator(factory: F) -> F:
+            declared = options if options is not None else getattr(factory, "Options", None)
             plugin_name = name or factory.__name__
             package = self._loading_package or factory.__module__.split(".")[0]
             plugin = Plugin(
@@ -68,6 +76,7 @@ class Registry:
                 factory=factory,
                 description=description or _first_line(factory.__doc__),
                 package=package,
+                options=declared if dataclasses.is_dataclass(declared) else None,
             )
             existing = self._plugins.get(kind, {}).get(plugin_name)
             if existing is not None and existing.origin != plugin.origin:
@@ -144,7 +153,7 @@ class Registry:
         if "name" not in options:
             raise ConfigError(f"{kind}.name", f"missing: say which {kind} plugin to use ({', '.join(self.names(kind))})")
         plugin = self.get(kind, options.pop("name"))
-        accepted = _accepted_options(plugin.factory)
+        accepted = _accepted_options(plugin.options or plugin.factory)
         if accepted is not None:
             unknown = sorted(set(options) - accepted)
             if unknown:
@@ -153,8 +162,10 @@ class Registry:
                     f"not an option of {kind} plugin '{plugin.name}' "
                     f"(options: {', '.join(sorted(accepted - set(context)))})",
                 )
-        check_option_types(kind, plugin.factory, options)
+        check_option_types(kind, plugin.options or plugin.factory, options)
         try:
+            if plugin.options is not None:
+                return plugin.factory(options=plugin.options(**options), **context)
             return plugin.factory(**options, **context)
         except ConfigError as exc:
             raise exc.under(kind) from None
@@ -163,8 +174,11 @@ class Registry:
 def _accepted_options(factory: Callable[..., Any]) -> set[str] | None:
     """Keyword names ``factory`` accepts, or None when it takes arbitrary ``**kwargs``.
 
-    A class whose ``__init__`` forwards ``**kwargs`` to its base accepts the base's names too.
+    A class whose ``__init__`` forwards ``**kwargs`` to its base accepts the base's names too;
+    an options dataclass accepts its fields.
     """
+    if dataclasses.is_dataclass(factory):
+        return {f.name for f in dataclasses.fields(factory)}
     callables = [c.__init__ for c in inspect.getmro(factory) if "__init__" in vars(c)] if inspect.isclass(factory) else [factory]
     accepted: set[str] = set()
     for function in callables:
@@ -178,21 +192,21 @@ def _accepted_options(factory: Callable[..., Any]) -> set[str] | None:
 REGISTRY = Registry()
 
 
-def register(kind: str, name: str | None = None, *, description: str | None = None) -> Callable[[F], F]:
+def register(kind: str, name: str | None = None, *, description: str | None = None, options: type | None = None) -> Callable[[F], F]:
     """Register a plugin of any kind in the global registry."""
-    return REGISTRY.register(kind, name, description=description)
+    return REGISTRY.register(kind, name, description=description, options=options)
 
 
-def register_model(name: str | None = None, *, description: str | None = None) -> Callable[[F], F]:
-    return REGISTRY.register("model", name, description=description)
+def register_model(name: str | None = None, *, description: str | None = None, options: type | None = None) -> Callable[[F], F]:
+    return REGISTRY.register("model", name, description=description, options=options)
 
 
-def register_data(name: str | None = None, *, description: str | None = None) -> Callable[[F], F]:
-    return REGISTRY.register("data", name, description=description)
+def register_data(name: str | None = None, *, description: str | None = None, options: type | None = None) -> Callable[[F], F]:
+    return REGISTRY.register("data", name, description=description, options=options)
 
 
-def register_ranker(name: str | None = None, *, description: str | None = None) -> Callable[[F], F]:
-    return REGISTRY.register("ranker", name, description=description)
+def register_ranker(name: str | None = None, *, description: str | None = None, options: type | None = None) -> Callable[[F], F]:
+    return REGISTRY.register("ranker", name, description=description, options=options)
 
 
 def load_plugins() -> Registry:

@@ -9,6 +9,7 @@ Other hints (lists, mappings, ``Any``) are left to the plugin's own checks.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import types
 import typing
@@ -21,7 +22,9 @@ SCALARS = {int: "an integer", float: "a number", bool: "true or false", str: "a 
 
 
 def check_option_types(kind: str, factory: Callable[..., Any], options: Mapping[str, Any]) -> None:
-    """Raise a ConfigError (``kind.option``) for the first option whose value has the wrong type."""
+    """Raise a ConfigError (``kind.option``) for the first option whose value has the wrong type.
+
+    ``factory`` is the plugin's factory, or its options dataclass when it declares one."""
     hints = _scalar_hints(factory)
     for name, value in options.items():
         allowed = hints.get(name)
@@ -41,7 +44,12 @@ def _is(value: Any, kind: type) -> bool:
 
 def _scalar_hints(factory: Callable[..., Any]) -> dict[str, tuple[type, ...]]:
     """Option name -> the scalar types its hint allows, for options hinted only with scalars."""
-    functions = [c.__init__ for c in inspect.getmro(factory) if "__init__" in vars(c)] if inspect.isclass(factory) else [factory]
+    if dataclasses.is_dataclass(factory):  # an options dataclass: its fields' hints (base classes' included)
+        functions: list[Any] = [factory]
+    elif inspect.isclass(factory):
+        functions = [c.__init__ for c in inspect.getmro(factory) if "__init__" in vars(c)]
+    else:
+        functions = [factory]
     out: dict[str, tuple[type, ...]] = {}
     for function in reversed(functions):  # a subclass's hint wins over its base's
         try:
