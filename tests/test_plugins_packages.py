@@ -102,6 +102,9 @@ def test_both_plugins_together_through_the_cli(tmp_path, with_plugins):
     assert manifest["parity"]["max_abs_err"] <= 1e-5
     assert {o["name"]: o["shape"] for o in manifest["outputs"]}["ranked"] == [1, 5]
     assert "rerank/true_list_reward" in json.loads((run_dir / "metrics.json").read_text())
+    config = (run_dir / ".hydra" / "config.yaml").read_text()
+    assert "lam: 0.7" in config and "category_input: cand_cat" in config  # MMROptions' defaults, not in mmr.yaml
+    assert "lam" not in (MMR / "edgerank_mmr" / "conf" / "ranker" / "mmr.yaml").read_text().split("name: mmr")[1]
 
 
 # -- dcn_v2 on its own ---------------------------------------------------------------------------

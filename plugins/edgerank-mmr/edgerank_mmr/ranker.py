@@ -20,11 +20,14 @@ are broken deterministically towards the lower candidate slot, in PyTorch and ``
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from edgerank.errors import ConfigError
 from edgerank.rankers.base import Ranker, SearchResult
+from edgerank.rankers.options import RankerOptions
 from edgerank.rankers.scorer import ContextScorer
 from edgerank.registry import register_ranker
 
@@ -32,6 +35,22 @@ log = logging.getLogger(__name__)
 
 BLOCKED = -1.0e9  # key of a candidate that cannot be placed (already placed, or padding)
 HAS_NEXT, EFFECTIVE_VIEW, LIKE = 0, 1, 2  # task order of the scorer's probabilities
+
+
+@dataclass
+class MMROptions(RankerOptions):
+    """``list_size``, ``alpha`` and ``beta`` as every ranker, plus MMR's own two."""
+
+    lam: float = 0.7  # lambda of MMR (a Python keyword): 1 = pure relevance (greedy), 0 = pure diversity
+    category_input: str = "cand_cat"  # int32 [1, M] category of each candidate; absent -> relevance only
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.lam, bool) or not isinstance(self.lam, (int, float)) or not 0.0 <= self.lam <= 1.0:
+            raise ConfigError("lam", f"must be a number in [0, 1], got {self.lam!r}")
+        if not isinstance(self.category_input, str) or not self.category_input:
+            raise ConfigError("category_input", f"must name an input, got {self.category_input!r}")
+        self.lam = float(self.lam)
 
 
 @register_ranker("mmr", description="Maximal marginal relevance over categories: lam*relevance - (1-lam)*same-category (plugin example)")
@@ -48,24 +67,10 @@ class MMRRanker(Ranker):
 
     ranked_lists = {"ranked": "mmr_score"}
 
-    def __init__(
-        self,
-        scorer: ContextScorer,
-        list_size: int = 10,
-        alpha: float = 1.0,
-        beta: float = 1.0,
-        lam: float = 0.7,
-        category_input: str = "cand_cat",
-        mask_input: str = "cand_mask",
-    ) -> None:
-        super().__init__(scorer, list_size, alpha, beta, mask_input)
-        # ``lambda`` is a Python keyword, so the option is ``lam`` (a keyword cannot be an argument).
-        if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not 0.0 <= lam <= 1.0:
-            raise ConfigError("lam", f"must be a number in [0, 1], got {lam!r}")
-        if not isinstance(category_input, str) or not category_input:
-            raise ConfigError("category_input", f"must name an input, got {category_input!r}")
-        self.lam = float(lam)
-        self.category_input = category_input
+    Options = MMROptions
+
+    def __init__(self, scorer: ContextScorer, options: MMROptions | None = None, **values: Any) -> None:
+        super().__init__(scorer, options, **values)
         self._warned_no_category = False
 
     def categories(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor | None:
