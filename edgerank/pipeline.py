@@ -167,7 +167,7 @@ def _ranker(cfg: DictConfig, registry: Registry, net: Any, datamodule: Any) -> A
         raise ConfigError(
             "ranker", f"data plugin '{cfg.data.name}' has no ranking ground truth; rankers need a re-ranking scenario"
         )
-    from edgerank.rankers.scorer import PointwiseScorer
+    from edgerank.models.scorer import PointwiseScorer
 
     if hasattr(net, "scorer"):
         scorer = net.scorer()

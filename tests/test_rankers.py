@@ -19,7 +19,7 @@ from edgerank.rankers.greedy import GreedyRanker
 from edgerank.rankers.list_reward import list_reward
 from edgerank.rankers.loop import NO_TIE
 from edgerank.rankers.options import AdaptiveBeamOptions, BeamOptions, GreedyOptions, Seq2SlateOptions
-from edgerank.rankers.scorer import PointwiseScorer
+from edgerank.models.scorer import PointwiseScorer
 from ranker_fixtures import ToyPointwise, ToyScorer, request, tensors
 
 
@@ -234,3 +234,15 @@ def test_a_ranker_built_from_keywords_or_from_its_options_is_the_same(scorer):
     assert by_keywords.options == by_options.options and by_options.threshold == 0.5 and by_options.beam_size == 4
     with pytest.raises(TypeError, match="takes either a AdaptiveBeamOptions or option keywords, not both"):
         AdaptiveBeamRanker(scorer, AdaptiveBeamOptions(), list_size=3)
+
+
+def test_cfg_job_shows_every_ranker_option(tmp_path):
+    """The documented command, through the installed CLI (``pkg://edgerank.conf``)."""
+    from omegaconf import OmegaConf
+
+    from conftest import run_cli
+
+    result = run_cli(["+experiment=video_rerank", "ranker=adaptive_t08", "--cfg", "job"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    shown = OmegaConf.create(result.stdout).ranker
+    assert dict(shown) == {**defaults_of(AdaptiveBeamOptions), "threshold": 0.8, "name": "adaptive_beam"}

@@ -124,7 +124,7 @@ def build_ranker(run: VideoRun, name: str) -> Any:
     from edgerank.export.reference import load_graph
     from edgerank.rankers.adaptive_beam import AdaptiveBeamRanker
     from edgerank.rankers.greedy import GreedyRanker
-    from edgerank.rankers.scorer import PointwiseScorer
+    from edgerank.models.scorer import PointwiseScorer
 
     graph = load_graph(run.run_dir)
     scorer = graph.net.scorer() if hasattr(graph.net, "scorer") else PointwiseScorer(graph)

@@ -29,6 +29,7 @@ from torch import nn
 from edgerank.data.video import VideoSpec
 from edgerank.errors import ConfigError
 from edgerank.models.layers import dropout_rate, positive, positive_list
+from edgerank.models.scorer import PointwiseScorer
 from edgerank.models.video_blocks import TaskHeads, VideoEncoder, VideoRerankNet, personalised_candidates, watched_attention
 from edgerank.registry import register_model
 
@@ -103,6 +104,4 @@ class PRM(VideoRerankNet):
 
     def scorer(self) -> nn.Module:
         """Its scores already see the whole list, not a partial one: rankers sort them as given."""
-        from edgerank.rankers.scorer import PointwiseScorer
-
         return PointwiseScorer(self.on_device())

@@ -131,7 +131,7 @@ def _shift_down(logits: torch.Tensor) -> torch.Tensor:
 
 
 class ContextScorerOf(nn.Module):
-    """The :class:`~edgerank.rankers.scorer.ContextScorer` view of a :class:`ContextualTAMMoE`."""
+    """The :class:`~edgerank.models.scorer.ContextScorer` view of a :class:`ContextualTAMMoE`."""
 
     def __init__(self, net: ContextualTAMMoE) -> None:
         super().__init__()

@@ -20,7 +20,7 @@ from edgerank.errors import ConfigError
 from edgerank.graph import OnDeviceGraph
 from edgerank.rankers.loop import NO_TIE, Ranking
 from edgerank.rankers.options import RankerOptions
-from edgerank.rankers.scorer import ContextScorer
+from edgerank.models.scorer import ContextScorer
 
 
 @dataclass

@@ -8,7 +8,7 @@ import torch
 
 from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.options import GreedyOptions
-from edgerank.rankers.scorer import ContextScorer
+from edgerank.models.scorer import ContextScorer
 from edgerank.rankers.search import BLOCKED, tie_margin
 from edgerank.registry import register_ranker
 

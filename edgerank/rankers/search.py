@@ -13,7 +13,7 @@ import torch
 
 from edgerank.rankers.list_reward import EFFECTIVE_VIEW, HAS_NEXT, LIKE
 from edgerank.rankers.loop import BLOCKED, NO_TIE
-from edgerank.rankers.scorer import ContextScorer, State
+from edgerank.models.scorer import ContextScorer, State
 
 
 @dataclass

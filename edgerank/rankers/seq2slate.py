@@ -38,7 +38,7 @@ from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.beam import best_list
 from edgerank.rankers.list_reward import EFFECTIVE_VIEW, LIKE
 from edgerank.rankers.options import Seq2SlateOptions
-from edgerank.rankers.scorer import ContextScorer, State
+from edgerank.models.scorer import ContextScorer, State
 from edgerank.rankers.search import BLOCKED, tie_margin
 from edgerank.registry import register_ranker
 

@@ -28,7 +28,7 @@ import torch
 from edgerank.errors import ConfigError
 from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.options import RankerOptions
-from edgerank.rankers.scorer import ContextScorer
+from edgerank.models.scorer import ContextScorer
 from edgerank.registry import register_ranker
 
 log = logging.getLogger(__name__)

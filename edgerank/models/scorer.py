@@ -1,4 +1,4 @@
-"""What a ranker needs from a model: scores of every candidate given the list placed so far.
+"""What a model offers the rankers above it: scores of every candidate given the list placed so far.
 
 The ranking context c(i) of the item placed at position i is the request (watched sequence,
 candidates, client signals) plus the items already placed at positions 1..i-1. Rankers handle
