@@ -28,10 +28,10 @@ import torch
 from torch import nn
 
 from edgerank.graph import OnDeviceGraph, Runners, eager, eager_runners
-from edgerank.rankers.beam import BeamSearchRanker
-from edgerank.rankers.options import AdaptiveBeamOptions
-from edgerank.rankers.loop import BEAM_FIELDS, Ranking, drive
 from edgerank.rankers.base import SearchResult
+from edgerank.rankers.beam import BeamSearchRanker
+from edgerank.rankers.loop import BEAM_FIELDS, Ranking, drive
+from edgerank.rankers.options import AdaptiveBeamOptions
 from edgerank.rankers.search import Beams, SearchContext, expand, unrolled
 from edgerank.registry import register_ranker
 

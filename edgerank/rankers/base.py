@@ -1,7 +1,7 @@
 """Common shape of every ranker: an ``nn.Module`` graph plus an eager ``rank`` for evaluation.
 
-A ranker implements one method, :meth:`Ranker.search` (one request in, a :class:`SearchResult`
-out), and :meth:`Ranker.evaluations` (its cost); the exported outputs and the eager ``rank`` are
+A ranker implements two methods, :meth:`Ranker.search` (one request in, a :class:`SearchResult`
+out) and :meth:`Ranker.evaluations` (its cost); the exported outputs and the eager ``rank`` are
 derived from them. A subclass missing either cannot be instantiated (``abc``).
 """
 
@@ -18,9 +18,9 @@ from torch import nn
 
 from edgerank.errors import ConfigError
 from edgerank.graph import OnDeviceGraph
+from edgerank.models.scorer import ContextScorer
 from edgerank.rankers.loop import NO_TIE, Ranking
 from edgerank.rankers.options import RankerOptions
-from edgerank.models.scorer import ContextScorer
 
 
 @dataclass

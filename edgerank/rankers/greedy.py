@@ -6,9 +6,9 @@ from typing import Any
 
 import torch
 
+from edgerank.models.scorer import ContextScorer
 from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.options import GreedyOptions
-from edgerank.models.scorer import ContextScorer
 from edgerank.rankers.search import BLOCKED, tie_margin
 from edgerank.registry import register_ranker
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import torch
 
+from edgerank.models.scorer import ContextScorer, State
 from edgerank.rankers.list_reward import EFFECTIVE_VIEW, HAS_NEXT, LIKE
 from edgerank.rankers.loop import BLOCKED, NO_TIE
-from edgerank.models.scorer import ContextScorer, State
 
 
 @dataclass

@@ -26,9 +26,9 @@ from typing import Any
 import torch
 
 from edgerank.errors import ConfigError
+from edgerank.models.scorer import ContextScorer
 from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.options import RankerOptions
-from edgerank.models.scorer import ContextScorer
 from edgerank.registry import register_ranker
 
 log = logging.getLogger(__name__)
