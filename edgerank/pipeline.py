@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from edgerank.export.options import check_export_options
 from edgerank.job_checks import check_checkpoint, check_job, checkpoint_path
 from edgerank.rankers.base import Ranker
 from edgerank.registry import Registry, load_plugins
-from edgerank.staging import remove_stale_staging, staging_prefix
+from edgerank.staging import staged_file
 from edgerank.tracking import log_config, log_outcome
 
 log = logging.getLogger(__name__)
@@ -58,12 +56,9 @@ def check_plugins(cfg: DictConfig, registry: Registry) -> None:
 
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:
     """Write atomically: a reader sees the old file or the complete new one, never half of it."""
-    remove_stale_staging(path)
-    fd, temp = tempfile.mkstemp(prefix=staging_prefix(path), dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True)
-    os.chmod(temp, 0o644)  # mkstemp creates it private
-    os.replace(temp, path)
+    with staged_file(path) as stage:
+        stage.path.write_text(json.dumps(payload, indent=2, sort_keys=True))
+        stage.commit()
 
 
 def run(cfg: DictConfig, output_dir: str | Path, parallel_jobs: int = 1) -> dict[str, float]:
@@ -145,10 +140,14 @@ def _run(cfg: DictConfig, output_dir: Path, parallel_jobs: int) -> dict[str, flo
         metrics_report = console.round_metrics(metrics_report)
         # only now: a run that fails before publishing leaves the old artifact/ with its own metrics
         write_json(output_dir / METRICS_FILE, metrics_report)  # with the figures the table prints
-        from edgerank.export.extras import after_export  # bench reference; optional int8 artifact
+        from edgerank.export.quantized_artifact import drop_stale_quantized
 
-        extras = after_export(graph, samples, datamodule, output_dir, export_cfg, manifest)
-        metrics_report = console.round_metrics({**metrics_report, **extras})
+        drop_stale_quantized(output_dir, ARTIFACT_DIR, str(manifest["sha256"]))
+        if export_cfg.get("save_reference", True):
+            save_reference_step(graph, samples, output_dir)
+        if export_cfg.get("quantize"):
+            quantized = quantize_step(graph, samples, datamodule, output_dir, export_cfg, manifest)
+            metrics_report = console.round_metrics({**metrics_report, **quantized})
         write_json(output_dir / METRICS_FILE, metrics_report)  # + the int8 figures, once that artifact is published
         log_outcome(trainer.loggers, metrics_report, output_dir / ARTIFACT_DIR, trainer.global_step)
         print_table(metrics_report, output_dir, manifest["parity"])
@@ -157,6 +156,36 @@ def _run(cfg: DictConfig, output_dir: Path, parallel_jobs: int) -> dict[str, flo
     log_outcome(trainer.loggers, metrics, None, trainer.global_step)
     print_table(metrics, output_dir)
     return metrics
+
+
+def save_reference_step(graph: Any, samples: Any, output_dir: Path) -> None:
+    """The PyTorch graph and the parity requests beside the artifact, for ``edgerank.bench``:
+    an aid for benchmarks, so a failure is a warning, never a failed export."""
+    from edgerank.export.reference import save_reference
+
+    try:
+        with console.quietly():  # torch.save may warn about the graph's code
+            save_reference(graph, samples, output_dir)
+    except Exception as exc:  # noqa: BLE001 - see above
+        log.warning("could not save %s/reference (bench will skip PyTorch eager): %s: %s", output_dir, type(exc).__name__, exc)
+
+
+def quantize_step(graph: Any, samples: Any, datamodule: Any, output_dir: Path, export_cfg: Mapping[str, Any],
+                  manifest: Mapping[str, Any]) -> dict[str, float]:
+    """``artifact_<mode>/`` within the ``export.quantization`` tolerances; its lines of the summary table."""
+    from edgerank.export.evaluate import evaluator_for
+    from edgerank.export.quantize import check_tolerances
+    from edgerank.export.quantized_artifact import export_quantized
+
+    mode = str(export_cfg["quantize"])
+    tolerances = check_tolerances(export_cfg.get("quantization") or {})
+    with console.phase(f"{mode} quantization"):
+        report = export_quantized(
+            graph, samples, output_dir / ARTIFACT_DIR, output_dir / f"{ARTIFACT_DIR}_{mode}", manifest,
+            mode=mode, tolerances=tolerances, evaluator=evaluator_for(datamodule, graph),
+        )
+    lines = {f"{mode}/{key}": report[key] for key in ("size_ratio", "max_abs_err", "overlap_at_k")}
+    return lines | {f"{mode}/delta_{name}": delta for name, delta in (report["metric_deltas"] or {}).items()}
 
 
 def _ranker(cfg: DictConfig, registry: Registry, net: Any, datamodule: Any) -> Any:

@@ -1,14 +1,28 @@
-"""Staging names for files and folders that are written aside, then moved into place.
+"""Stage, check, move into place: how every published file and folder is written.
+
+A reader of ``destination`` sees the old version or the complete new one, never half of one:
+the writer fills a staging path beside it (same file system, so the move is a rename), checks
+what it wrote, and only then calls :meth:`Staged.commit`; leaving the block without committing
+(an exception, a failed check) removes the staging path and leaves ``destination`` as it was::
+
+    with staged_folder(run_dir / "artifact") as stage:
+        write_files(stage.path)
+        check(stage.path)        # raises: nothing is published
+        stage.commit()
 
 A staging name carries the writer's process id (``.artifact.<pid>.<random>``), so a later run
 can tell the leftovers of a killed run (its process is gone) from the work of one still
-running, and remove only the former.
+running, and remove only the former (:func:`remove_stale_staging`, run before every write).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 RETIRED = "old"  # ``.<name>.old``: the previous version, between the two renames of a publish
@@ -21,6 +35,61 @@ def staging_prefix(destination: Path) -> str:
 
 def retired(destination: Path) -> Path:
     return destination.with_name(f".{destination.name}.{RETIRED}")
+
+
+@dataclass
+class Staged:
+    """A staging ``path`` (write there) that :meth:`commit` moves to ``destination``."""
+
+    path: Path
+    destination: Path
+
+    def commit(self) -> None:
+        """Move the staged file or folder into place, replacing an older version."""
+        if not self.path.is_dir():
+            os.chmod(self.path, 0o644)  # mkstemp creates it private
+            os.replace(self.path, self.destination)
+            return
+        self.path.chmod(0o755)  # mkdtemp creates it private
+        if self.destination.exists():  # a folder cannot replace a folder in one rename
+            old = retired(self.destination)
+            shutil.rmtree(old, ignore_errors=True)
+            self.destination.rename(old)
+            self.path.rename(self.destination)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            self.path.rename(self.destination)
+
+
+@contextmanager
+def staged_folder(destination: str | Path) -> Iterator[Staged]:
+    """An empty staging folder beside ``destination``; removed unless committed."""
+    destination = _prepare(destination)
+    stage = Staged(Path(tempfile.mkdtemp(prefix=staging_prefix(destination), dir=destination.parent)), destination)
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage.path, ignore_errors=True)
+
+
+@contextmanager
+def staged_file(destination: str | Path) -> Iterator[Staged]:
+    """An empty staging file beside ``destination``; removed unless committed."""
+    destination = _prepare(destination)
+    fd, name = tempfile.mkstemp(prefix=staging_prefix(destination), dir=destination.parent)
+    os.close(fd)
+    stage = Staged(Path(name), destination)
+    try:
+        yield stage
+    finally:
+        stage.path.unlink(missing_ok=True)
+
+
+def _prepare(destination: str | Path) -> Path:
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(destination)
+    return destination
 
 
 def remove_stale_staging(destination: Path) -> list[Path]:
@@ -50,7 +119,7 @@ def remove_stale_staging(destination: Path) -> list[Path]:
 def _writer_alive(suffix: str) -> bool:
     """Whether the process named in a staging suffix (``<pid>.<random>``) still runs.
 
-    Names without a process id (``old``, or those of earlier versions) have no live writer."""
+    Names without a process id (``old``, or any other name) have no live writer."""
     pid, _, _ = suffix.partition(".")
     if not pid.isdigit():
         return False

@@ -11,7 +11,7 @@ import pytest
 
 from appside_fixtures import tiny_run
 from conftest import run_cli
-from edgerank.export.manifest import sha256
+from edgerank.core.manifest import sha256
 from edgerank.modelstore import ModelStore, PublishError
 from edgerank.modelstore.checks import ManifestError
 from video_runtime_fixtures import ranker_artifact, tiny_video_run

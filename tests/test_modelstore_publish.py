@@ -86,7 +86,7 @@ def test_publish_refuses_garbage_even_with_a_matching_checksum(run, tmp_path):
     copy = run.copy_artifact(tmp_path / "artifact")
     (copy / "model.tflite").write_bytes(b"not a flatbuffer" * 10)
     manifest = json.loads((copy / "manifest.json").read_text())
-    from edgerank.export.manifest import sha256
+    from edgerank.core.manifest import sha256
 
     manifest.update(sha256=sha256(copy / "model.tflite"), size_bytes=160)
     (copy / "manifest.json").write_text(json.dumps(manifest))

@@ -9,7 +9,7 @@ import pytest
 from appside_fixtures import tiny_run
 from edgerank.errors import ConfigError, ParityError
 from edgerank.export.evaluate import evaluator_for
-from edgerank.export.extras import export_quantized
+from edgerank.export.quantized_artifact import export_quantized
 from edgerank.export.quantize import check_tolerances, quantize_tflite
 from edgerank.export.reference import load_graph, load_samples
 from edgerank.modelstore import ModelStore, PublishError

@@ -105,8 +105,8 @@ def test_a_non_finite_model_output_is_never_served(product, video):
 
     videos = VideoRuntime(FixedArtifact(video.artifact))
     vmodel = videos.model(videos.source.resolve("u"))
-    real_video = vmodel.runner
-    vmodel.runner = lambda **inputs: {k: np.full_like(np.asarray(v), np.nan) for k, v in real_video(**inputs).items()}
+    real_video = vmodel.outputs.runner
+    vmodel.outputs.runner = lambda **inputs: {k: np.full_like(np.asarray(v), np.nan) for k, v in real_video(**inputs).items()}
     ranking = videos.rank(videos.session("u"), request(candidates([3, 4])))
     assert ranking.source == "fallback" and ranking.items == [3, 4] and "non-finite score" in ranking.error
 

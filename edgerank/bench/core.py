@@ -31,8 +31,8 @@ import numpy as np
 from edgerank.bench.memory import measure, tflite_call
 from edgerank.bench.timing import time_requests
 from edgerank.console import progress
+from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE, read_manifest
 from edgerank.errors import EdgeRankError
-from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, read_manifest
 from edgerank.export.reference import GRAPH_FILE, REFERENCE_DIR, SAMPLES_FILE, load_samples
 
 

@@ -1,4 +1,5 @@
 """Conversion to ``.tflite``, parity check, manifest and atomic publishing.
 
-Kept import-light: ``edgerank.export.manifest`` is used by the torch-free runtime.
+The manifest itself lives in the numpy-only core (:mod:`edgerank.core.manifest`), shared with
+the runtime and the model store.
 """

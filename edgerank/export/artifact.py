@@ -7,8 +7,6 @@ check passed, so ``artifact/`` either holds a complete, verified model or does n
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,12 +15,12 @@ import numpy as np
 from torch import nn
 
 from edgerank.console import phase
+from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE, build_manifest
 from edgerank.errors import ParityError
 from edgerank.export.convert import to_tflite
-from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, build_manifest
 from edgerank.export.parity import check_parity
 from edgerank.export.selfcheck import record_reference
-from edgerank.staging import remove_stale_staging, retired, staging_prefix
+from edgerank.staging import staged_folder
 
 PARITY_REPORT = "parity_report.json"
 
@@ -44,10 +42,8 @@ def export_artifact(
     failed export still leaves the evidence of why; raises :class:`ParityError` on failure.
     """
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(destination)
-    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(destination), dir=destination.parent))
-    try:
+    with staged_folder(destination) as stage:
+        staging = stage.path
         with phase("conversion") as step:
             model_path = to_tflite(graph, samples[0], staging / MODEL_FILE)
             step.note = f"{model_path.stat().st_size / 1024:.0f} KiB"
@@ -66,21 +62,6 @@ def export_artifact(
                 model_path, name=name, version=version, parity=report.to_dict(), metrics=metrics, fields=fields
             )
             (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
-            staging.chmod(0o755)  # mkdtemp creates it private
-            publish(staging, destination)
+            stage.commit()
             step.note = str(destination)
         return manifest
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def publish(staging: Path, destination: Path) -> None:
-    """Move a complete ``staging`` directory to ``destination``, replacing an older artifact."""
-    if destination.exists():
-        old = retired(destination)
-        shutil.rmtree(old, ignore_errors=True)
-        destination.rename(old)
-        staging.rename(destination)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(destination)

@@ -9,14 +9,13 @@ artifact: an app never needs them.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from edgerank.staging import staged_folder
 
 if TYPE_CHECKING:  # torch is imported where a graph is saved or loaded: bench's error paths stay fast
     from torch import nn
@@ -29,19 +28,11 @@ SAMPLES_FILE = "samples.npz"
 def save_reference(graph: "nn.Module", samples: Sequence[Mapping[str, np.ndarray]], run_dir: str | Path) -> Path:
     import torch
 
-    run_dir = Path(run_dir)
-    staging = Path(tempfile.mkdtemp(prefix=f".{REFERENCE_DIR}.", dir=run_dir))
-    try:
-        torch.save(graph.eval(), staging / GRAPH_FILE)
-        np.savez(staging / SAMPLES_FILE, **{name: np.concatenate([s[name] for s in samples]) for name in samples[0]})
-        staging.chmod(0o755)
-        final = run_dir / REFERENCE_DIR
-        if final.exists():
-            shutil.rmtree(final)
-        os.rename(staging, final)
-        return final
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with staged_folder(Path(run_dir) / REFERENCE_DIR) as stage:
+        torch.save(graph.eval(), stage.path / GRAPH_FILE)
+        np.savez(stage.path / SAMPLES_FILE, **{name: np.concatenate([s[name] for s in samples]) for name in samples[0]})
+        stage.commit()
+        return stage.destination
 
 
 def load_graph(run_dir: str | Path) -> "nn.Module":

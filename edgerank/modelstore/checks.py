@@ -2,7 +2,7 @@
 
 A registry that accepts anything is a place to lose track of what shipped, so ``publish``
 checks, in order: the files exist; the manifest matches its scenario's schema
-(:mod:`edgerank.modelstore.schema`; else :class:`ManifestError`, exit 2); parity passed (for an
+(:mod:`edgerank.core.manifest_schema`; else :class:`ManifestError`, exit 2); parity passed (for an
 int8 artifact that is its quantization report, held to the configured tolerances); the model
 file is byte-for-byte the one the manifest describes (sha256 and size); it loads in the LiteRT
 interpreter with the inputs and outputs the manifest declares; and run on the reference requests
@@ -13,16 +13,12 @@ into loading garbage, and corrupted weights do not reproduce the recorded output
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE, ArtifactError, manifest_problem, read_manifest, sha256, signature
 from edgerank.errors import EdgeRankError
-from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, sha256, signature
 from edgerank.export.selfcheck import replay_reference
-from edgerank.modelstore.schema import manifest_problem, name_problem
-
-REQUIRED_FIELDS = ("name", "version", "sha256", "size_bytes", "parity", "inputs", "outputs")
 
 
 class PublishError(EdgeRankError):
@@ -39,26 +35,16 @@ class ManifestError(PublishError):
 
 
 def read_artifact_manifest(artifact_dir: Path) -> dict[str, Any]:
-    manifest_path = artifact_dir / MANIFEST_FILE
+    """The manifest of ``artifact_dir``, read and validated by :mod:`edgerank.core.manifest`."""
     if not artifact_dir.is_dir():
         raise PublishError(f"{artifact_dir}: not a directory (expected an artifact dir with {MANIFEST_FILE} and {MODEL_FILE})")
-    if not manifest_path.is_file():
-        raise PublishError(f"{manifest_path}: missing; an artifact directory holds {MANIFEST_FILE} and the model file")
     try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise PublishError(f"{manifest_path}: not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise PublishError(f"{manifest_path}: must be a JSON object")
-    missing = [f for f in REQUIRED_FIELDS if f not in manifest]
-    if missing:
-        raise ManifestError(f"{manifest_path}: missing field(s) {', '.join(missing)}")
-    problem = name_problem(manifest["name"])
-    if problem:
-        raise ManifestError(f"{manifest_path}: field 'name': {problem}")
+        manifest = read_manifest(artifact_dir)
+    except ArtifactError as exc:
+        raise PublishError(f"{exc}; an artifact directory holds {MANIFEST_FILE} and the model file") from None
     problem = manifest_problem(manifest)
     if problem:
-        raise ManifestError(f"{manifest_path}: {problem}")
+        raise ManifestError(f"{artifact_dir / MANIFEST_FILE}: {problem}")
     return manifest
 
 

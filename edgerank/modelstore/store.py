@@ -19,7 +19,7 @@ Every step that writes to ``models/NAME`` runs inside one ``BEGIN IMMEDIATE`` tr
 index's write lock), so while a publisher holds the lock nothing else writes there. A folder in
 ``models/NAME`` that the index does not list can therefore only be left by a publisher that
 died; the next writer of that name (a later publish, or ``verify --repair``) rolls it back,
-under the same lock. Names follow :data:`~edgerank.modelstore.schema.NAME_PATTERN` and every
+under the same lock. Names follow :data:`~edgerank.core.names.NAME_PATTERN` and every
 path written is checked to resolve inside the store.
 """
 
@@ -38,10 +38,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE, sha256
+from edgerank.core.names import name_problem
 from edgerank.errors import EdgeRankError
-from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE, sha256
 from edgerank.modelstore.checks import check_artifact
-from edgerank.modelstore.schema import name_problem
 from edgerank.modelstore.rollout import Rollout
 
 INDEX_FILE = "index.sqlite"

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-HAS_NEXT, EFFECTIVE_VIEW, LIKE = 0, 1, 2  # task order of every probability tensor
+from edgerank.data.video_features import TASKS
+
+HAS_NEXT, EFFECTIVE_VIEW, LIKE = (TASKS.index(t) for t in ("has_next", "effective_view", "like"))  # in every probability tensor
 
 
 def list_reward(probs: np.ndarray, alpha: float, beta: float) -> float:

@@ -11,7 +11,6 @@ Only the standard library, numpy and ``ai_edge_litert`` are used: no torch.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,35 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE, ArtifactError, read_manifest, require
 from edgerank.errors import EdgeRankError
-from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE
-
-
-class ArtifactError(EdgeRankError):
-    """The artifact is missing, incomplete, or its model file does not match its manifest."""
 
 
 class InputError(EdgeRankError):
     """A request's raw input cannot be turned into the model's inputs."""
-
-
-def read_manifest(directory: str | Path) -> dict[str, Any]:
-    path = Path(directory) / MANIFEST_FILE
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ArtifactError(f"{path}: missing") from None
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"{path}: unreadable ({type(exc).__name__}: {exc})") from None
-    if not isinstance(manifest, dict):
-        raise ArtifactError(f"{path}: must be a JSON object")
-    return manifest
-
-
-def require(manifest: Mapping[str, Any], key: str, where: Path) -> Any:
-    if key not in manifest:
-        raise ArtifactError(f"{where / MANIFEST_FILE}: missing field '{key}'")
-    return manifest[key]
 
 
 @dataclass

@@ -29,23 +29,24 @@ from edgerank.runtime.sources import ModelHandle, ModelSource
 M = TypeVar("M")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Ranking:
     """What the business logic gets back.
 
     ``source`` is ``"model"`` or ``"fallback"``; on fallback ``error`` says why and ``scores`` is
     None. ``unknown`` names the inputs whose raw value was unknown or missing (they still got a
-    model result, through their block's ``unknown`` slot).
+    model result, through their block's ``unknown`` slot). ``model``, ``version``, ``group`` and
+    ``latency_ms`` are filled in by the runtime that served it.
     """
 
     items: list[Any]
     labels: list[str] | None
     scores: list[float] | None
     source: str
-    model: str
-    version: str
-    group: str
-    latency_ms: float
+    model: str = ""
+    version: str = ""
+    group: str = ""
+    latency_ms: float = 0.0
     error: str = ""
     unknown: list[str] = field(default_factory=list)
     fields: int = 0
@@ -106,7 +107,7 @@ class GuardedRuntime(Generic[M]):
             try:
                 result = fallback(handle, error)
             except Exception as inner:  # noqa: BLE001 - even a broken fallback must not crash the app
-                result = Ranking([], None, None, "fallback", "", "", "", 0.0, f"{error}; fallback failed: {inner}")
+                result = Ranking(items=[], labels=None, scores=None, source="fallback", error=f"{error}; fallback failed: {inner}")
         sha = ""
         if handle is not None:
             result.model, result.version, result.group = handle.model, handle.version, handle.group

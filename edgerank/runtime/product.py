@@ -21,7 +21,8 @@ import numpy as np
 
 from edgerank.data.encoder import GroupOneHotEncoder
 from edgerank.monitor.events import EventLog
-from edgerank.runtime.artifact import ArtifactError, InputError, VerifiedArtifact, read_manifest, require
+from edgerank.core.manifest import ArtifactError, read_manifest, require
+from edgerank.runtime.artifact import InputError, VerifiedArtifact
 from edgerank.runtime.guard import GuardedRuntime, Ranking
 from edgerank.runtime.input_check import check_scores
 from edgerank.runtime.sources import ModelHandle, ModelSource
@@ -111,8 +112,7 @@ class ProductRuntime(GuardedRuntime[ProductModel]):
             n_fields = len(model.encoder.columns)
             skus, scores, unknown = model.rank(attributes, eligible)
             labels = [model.label(s) for s in skus] if model.labels else None
-            return Ranking(skus, labels, scores, "model", handle.model, handle.version, handle.group, 0.0,
-                           unknown=unknown, fields=n_fields)
+            return Ranking(items=skus, labels=labels, scores=scores, source="model", unknown=unknown, fields=n_fields)
 
         def fallback(handle: ModelHandle | None, error: str) -> Ranking:
             return self._fallback(handle, eligible, error)
@@ -140,5 +140,5 @@ class ProductRuntime(GuardedRuntime[ProductModel]):
                 allowed = None
         items = [s for s in (order or []) if allowed is None or s in allowed]
         items = items[:k] if k else items
-        return Ranking(items, [labels.get(s, str(s)) for s in items] if labels else None, None, "fallback",
-                       "", "", "", 0.0, error=error)
+        return Ranking(items=items, labels=[labels.get(s, str(s)) for s in items] if labels else None, scores=None,
+                       source="fallback", error=error)

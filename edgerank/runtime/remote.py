@@ -40,11 +40,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE
+from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE
+from edgerank.core.names import url_name_problem
 from edgerank.monitor.events import Event
 from edgerank.runtime.sources import ModelHandle
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_ANSWER = 64 * 1024
 MAX_USERS = 1000  # remembered assignments per model (a phone has one user; a test bench many)
@@ -119,7 +119,7 @@ class ServerSource:
                  retry_s: float = 30.0, max_model_bytes: int = 64 * 2**20) -> None:
         self.server = server.rstrip("/") + "/"
         self.model = model
-        self.valid_name = bool(NAME.fullmatch(model)) and ".." not in model
+        self.valid_name = url_name_problem(model) is None
         self.cache = Path(cache_dir).expanduser() / (model if self.valid_name else "_invalid")
         self.timeout_s, self.ttl_s, self.retry_s, self.max_model_bytes = timeout_s, ttl_s, retry_s, max_model_bytes
         self.last_error = "" if self.valid_name else f"invalid model name {model[:80]!r}"

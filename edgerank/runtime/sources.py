@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from edgerank.runtime.artifact import ArtifactError, read_manifest
+from edgerank.core.manifest import ArtifactError, read_manifest
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from edgerank.core.manifest import MODEL_FILE
 from edgerank.errors import EdgeRankError
-from edgerank.export.manifest import MODEL_FILE
 from edgerank.monitor import EventLog
 from edgerank.serve.catalog import Catalog, NotServed, check_name
 from edgerank.serve.dashboard import model_section, page

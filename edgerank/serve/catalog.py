@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE
+from edgerank.core.names import url_name_problem
 from edgerank.errors import EdgeRankError
-from edgerank.export.manifest import MANIFEST_FILE, MODEL_FILE
 from edgerank.modelstore import ModelStore, VersionRecord
-from edgerank.modelstore.schema import name_problem
 from edgerank.modelstore.store import INDEX_FILE
 from edgerank.runtime.sources import StoreSource
 
@@ -55,7 +55,7 @@ class VerifiedFile:
 
 def check_name(name: str) -> str:
     """``name``, when the store could hold a model of that name (its own rule) and it has no ``..``."""
-    problem = name_problem(name) or (f"{name!r} contains '..'" if ".." in name else None)
+    problem = url_name_problem(name)
     if problem:
         raise NotServed(400, f"invalid model name: {problem[:200]}")
     return name

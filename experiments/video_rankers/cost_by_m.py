@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 from latency import time_runs  # this folder's timing in turns
 
-from edgerank.export.manifest import read_manifest
+from edgerank.core.manifest import read_manifest
 from edgerank.sweep_summary import load_jobs
 
 HERE = Path(__file__).parent

@@ -20,7 +20,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from edgerank.bench.core import tflite_call
 from edgerank.bench.timing import time_interleaved
-from edgerank.export.manifest import MODEL_FILE
+from edgerank.core.manifest import MODEL_FILE
 from edgerank.export.reference import load_graph, load_samples
 from edgerank.sweep_summary import load_jobs
 

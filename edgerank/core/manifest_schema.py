@@ -10,13 +10,11 @@ scenario registers its schema with :func:`register_scenario`. Validated by ``jso
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
-"""A model name is one path component: lower case (two names never share a folder on a
-case-insensitive disk), no separators, never ``.``/``..`` or hidden, at most 100 characters."""
+from edgerank.core.names import NAME_PATTERN
+
 FILE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # a file beside the manifest, never a path
 SHA256 = r"^[0-9a-f]{64}$"
 DTYPES = ["float32", "float16", "int8", "uint8", "int16", "int32", "int64", "bool"]
@@ -133,14 +131,7 @@ def register_scenario(name: str, schema: Mapping[str, Any], consistency: Any = N
         CONSISTENCY[name] = consistency
 
 
-def name_problem(name: object) -> str | None:
-    """Why ``name`` cannot be a model name, or None when it can."""
-    if isinstance(name, str) and NAME_PATTERN.fullmatch(name):
-        return None
-    return f"{name!r} is not a valid model name (pattern [a-z0-9][a-z0-9._-]{{0,99}}: one lower-case path component)"
-
-
-def manifest_problem(manifest: Any) -> str | None:
+def schema_problem(manifest: Any) -> str | None:
     """What is wrong with ``manifest`` for its scenario (the first field, by path), or None."""
     from jsonschema import Draft202012Validator
 
