@@ -72,7 +72,7 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return mean, math.sqrt(var)
 
 
-def summarise(rows: Sequence[dict[str, Any]], factors: Sequence[str], metrics: Sequence[str]) -> list[dict[str, Any]]:
+def summarize(rows: Sequence[dict[str, Any]], factors: Sequence[str], metrics: Sequence[str]) -> list[dict[str, Any]]:
     """Mean and std of each metric per configuration (value combination of ``factors``)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
@@ -185,7 +185,7 @@ def write_summary(
     against each swept parameter."""
     factors = swept_keys(rows, ignore)
     metrics = list(metrics) or default_metrics(rows, optimized)
-    summary = summarise(rows, factors, metrics)
+    summary = summarize(rows, factors, metrics)
     failed = sum(r["status"] != "ok" for r in rows)
     note = f"\n{failed} of {len(rows)} jobs failed (see {RESULTS_FILE}).\n" if failed else ""
     heading = f"# {title}\n\n" if title else ""

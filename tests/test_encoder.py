@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from edgerank.data.encoder import UNKNOWN, GroupOneHotEncoder, group_spec
+from edgerank.data.encoder import UNKNOWN, GroupOneHotEncoder, feature_group
 from edgerank.errors import ConfigError
 
 ROWS = {
@@ -24,7 +24,7 @@ GROUPS = {
 
 
 def fitted() -> GroupOneHotEncoder:
-    return GroupOneHotEncoder([group_spec(c, GROUPS.get(c)) for c in ROWS]).fit(ROWS)
+    return GroupOneHotEncoder([feature_group(c, GROUPS.get(c)) for c in ROWS]).fit(ROWS)
 
 
 def test_blocks_are_concatenated_one_hot_with_an_unknown_slot_each():
@@ -74,4 +74,4 @@ def test_round_trip_through_the_manifest_gives_identical_vectors():
 )
 def test_bad_group_specs_are_named(spec, message):
     with pytest.raises(ConfigError, match=message):
-        group_spec("age", spec)
+        feature_group("age", spec)

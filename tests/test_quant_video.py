@@ -8,9 +8,7 @@ import json
 import pytest
 
 from edgerank.pipeline import run
-from test_video_end_to_end import SMALL_DATA
-
-TASKS = ("has_next", "effective_view", "like")
+from test_video_end_to_end import SMALL_DATA, TASKS
 
 
 def test_int8_video_artifact_reports_metric_deltas(make_cfg, tmp_path):

@@ -12,7 +12,7 @@ import yaml
 
 from conftest import run_cli
 from edgerank.console import LOG_FILE
-from edgerank.sweep_summary import markdown, plot, summarise, swept_keys
+from edgerank.sweep_summary import markdown, plot, summarize, swept_keys
 
 
 def test_summary_groups_by_swept_factors_and_averages_over_seeds():
@@ -24,7 +24,7 @@ def test_summary_groups_by_swept_factors_and_averages_over_seeds():
     ]
     factors = swept_keys(rows, ignore=["seed"])
     assert factors == ["model.hidden"]
-    summary = summarise(rows, factors, ["test/top5"])
+    summary = summarize(rows, factors, ["test/top5"])
     assert summary[0]["runs"] == 2 and summary[0]["test/top5"] == pytest.approx(0.6)
     assert summary[0]["test/top5 std"] == pytest.approx(0.1414, abs=1e-4)  # sample std
     assert summary[1]["runs"] == 1 and summary[1]["test/top5 std"] == 0.0
@@ -60,7 +60,7 @@ def test_plots_take_every_number_from_the_data(tmp_path):
         {"job": i, "model.hidden": h, "seed": str(i % 2), "status": "ok", "test/top5": t, "popularity/top5": 0.367}
         for i, (h, t) in enumerate([("[8]", 0.5), ("[8]", 0.6), ("[16]", 0.7), ("[16]", 0.8)])
     ]
-    summary = summarise(rows, ["model.hidden"], ["test/top5", "popularity/top5"])
+    summary = summarize(rows, ["model.hidden"], ["test/top5", "popularity/top5"])
     import matplotlib
 
     matplotlib.use("Agg")

@@ -12,7 +12,7 @@ from edgerank.pipeline import run
 
 from conftest import run_cli
 
-TASKS = ("has_next", "effective_view", "like")
+TASKS = ("has_next", "effective_view", "like")  # fixed names: metric keys and output names
 SMALL_DATA = [
     "data.num_users=60",
     "data.num_videos=300",

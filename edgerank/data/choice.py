@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from edgerank.data.encoder import GroupOneHotEncoder, group_spec
+from edgerank.data.encoder import GroupOneHotEncoder, feature_group
 from edgerank.data.splits import SplitDataModule
 from edgerank.errors import ConfigError, DataError
 
@@ -125,7 +125,7 @@ class ChoiceDataModule(SplitDataModule):
         if strays:
             raise ConfigError(f"groups.{strays[0]}", f"is not one of the feature columns {list(features)}")
         self.features = [str(f) for f in features]
-        self.group_specs = {c: group_spec(c, groups.get(c)) for c in self.features}
+        self.feature_groups = {c: feature_group(c, groups.get(c)) for c in self.features}
         self.products = list(products) if products is not None else None
         self.test_fraction, self.val_fraction = float(test_fraction), float(val_fraction)
         self.batch_size, self.seed = int(batch_size), int(seed)
@@ -147,7 +147,7 @@ class ChoiceDataModule(SplitDataModule):
         if len(table) - n_test - n_val < 1:
             raise DataError(f"{table.source}: {len(table)} rows are too few to split (test {n_test}, val {n_val})")
         test, val, train = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
-        encoder = GroupOneHotEncoder([self.group_specs[c] for c in self.features]).fit(table.take(train).columns)
+        encoder = GroupOneHotEncoder([self.feature_groups[c] for c in self.features]).fit(table.take(train).columns)
         # Without a configured catalogue the classes are every label in the data, so a product
         # seen only in the test split is still a class (with zero training frequency).
         sku_ids, sku_labels = catalogue(table.labels.tolist(), self.products)

@@ -71,7 +71,7 @@ def _bin_label(bins: Sequence[float], index: int) -> str:
     return f"[{bins[index - 1]:g},{bins[index]:g})"
 
 
-def group_spec(column: str, spec: Mapping[str, Any] | None) -> FeatureGroup:
+def feature_group(column: str, spec: Mapping[str, Any] | None) -> FeatureGroup:
     """Build a group from its config: ``{mapping: {raw: group}}`` or ``{bins: [edges]}``."""
     spec = dict(spec or {})
     mapping, bins = spec.pop("mapping", None), spec.pop("bins", None)

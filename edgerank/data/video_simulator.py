@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from edgerank.data.video_features import TASKS
 from edgerank.errors import ConfigError
 
-TASKS = ("has_next", "effective_view", "like")
 BASE_LOGIT = np.array([3.0, 0.8, -1.8])  # observed rates about .88 has_next, .4 effective view, .15 like
 INTEREST_W = np.array([0.3, 0.8, 1.0])
 DRIFT_W = np.array([0.4, 1.0, 1.2])

@@ -3,8 +3,8 @@
 The training loop's metrics come from PyTorch logits; a quantized model has no PyTorch twin,
 so its metrics must be measured through the interpreter on the same held-out rows. Each
 scenario contributes a *finder*: ``(datamodule, graph) -> evaluator | None``; an evaluator maps a
-``.tflite`` signature runner to ``{metric: value}``. The product scenario's is built in; the
-video scenario adds its own with :func:`register_evaluator` (no edit here needed).
+``.tflite`` signature runner to ``{metric: value}``. The two built-in scenarios' finders are
+below; a plugin with a new scenario adds its own with :func:`register_evaluator`.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ import atexit
 import logging
 import sqlite3
 import threading
-import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import closing
@@ -101,13 +100,6 @@ class EventLog:
             self._disable(exc)
         atexit.register(self._close_at_exit)  # an app that forgets close() still keeps its last events
 
-    @classmethod
-    def at_default_location(cls, flush_every: int = 256) -> "EventLog":
-        """The log the monitor CLI reads by default ($EDGERANK_MONITOR_DB or ~/.edgerank/monitor.sqlite)."""
-        from edgerank.locations import default_monitor_db
-
-        return cls(default_monitor_db(), flush_every)
-
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")  # readers (the CLI) never block the app
@@ -145,9 +137,6 @@ class EventLog:
             return {"written": self._written, "dropped": self._dropped, "queued": self._submitted - self._settled,
                     "disabled": self._disabled, "last_error": self._last_error, "batch_size": self.flush_every}
 
-    @property
-    def disabled(self) -> str:
-        return self._disabled
 
     # -- off the request path ----------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:
@@ -267,7 +256,3 @@ def _create_schema(db: sqlite3.Connection) -> None:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
-
-
-def now() -> float:
-    return time.time()

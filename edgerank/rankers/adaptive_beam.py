@@ -30,7 +30,7 @@ from torch import nn
 from edgerank.graph import OnDeviceGraph, Runners, eager, eager_runners
 from edgerank.rankers.base import SearchResult
 from edgerank.rankers.beam import BeamSearchRanker
-from edgerank.rankers.loop import BEAM_FIELDS, Ranking, drive
+from edgerank.rankers.loop import BEAM_FIELDS, RankedSlots, drive
 from edgerank.rankers.options import AdaptiveBeamOptions
 from edgerank.rankers.search import Beams, SearchContext, expand, unrolled
 from edgerank.registry import register_ranker
@@ -41,7 +41,7 @@ class AdaptiveBeamRanker(BeamSearchRanker):
     Options = AdaptiveBeamOptions
 
     @torch.no_grad()
-    def rank(self, inputs: dict[str, torch.Tensor]) -> Ranking:
+    def rank(self, inputs: dict[str, torch.Tensor]) -> RankedSlots:
         return drive(eager_runners(self.on_device()), {k: v.numpy() for k, v in inputs.items()}, self.list_size, self.threshold)
 
     def search(self, inputs: dict[str, torch.Tensor]) -> SearchResult:

@@ -19,7 +19,7 @@ from torch import nn
 from edgerank.errors import ConfigError
 from edgerank.graph import OnDeviceGraph
 from edgerank.models.scorer import ContextScorer
-from edgerank.rankers.loop import NO_TIE, Ranking
+from edgerank.rankers.loop import NO_TIE, RankedSlots
 from edgerank.rankers.options import RankerOptions
 
 
@@ -105,12 +105,13 @@ class Ranker(nn.Module, OnDeviceGraph, metaclass=ABCMeta):
         training batches (model inputs named ``input_names``, ``labels``); the model stays frozen."""
 
     @torch.no_grad()
-    def rank(self, inputs: dict[str, torch.Tensor]) -> Ranking:
+    def rank(self, inputs: dict[str, torch.Tensor]) -> RankedSlots:
         """Eager ranking of one request (batch 1), with its cost."""
         result = self.search(inputs)
         valid = int(self.valid(inputs).sum())
         margin = NO_TIE if result.margin is None else float(result.margin[0])
-        return Ranking(result.slots.numpy().astype(np.int64), result.gains.numpy(), self.evaluations(valid), margin)
+        return RankedSlots(slots=result.slots.numpy().astype(np.int64), gains=result.gains.numpy(),
+                           evaluations=self.evaluations(valid), margin=margin)
 
     def on_device(self) -> nn.Module:
         """The graph converted to ``.tflite`` together with the model (one signature)."""

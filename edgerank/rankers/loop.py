@@ -22,7 +22,7 @@ SIGNATURES = ("prepare", "step", "finish")  # of an adaptive-beam .tflite, in ca
 
 
 @dataclass
-class Ranking:
+class RankedSlots:
     """One request's result: candidate slots in display order (-1 where none is left)."""
 
     slots: np.ndarray  # [n] int
@@ -31,7 +31,7 @@ class Ranking:
     margin: float = NO_TIE  # smallest top-k margin met on the way (parity: near ties)
 
 
-def drive(runners: Runners, inputs: Mapping[str, np.ndarray], list_size: int, threshold: float) -> Ranking:
+def drive(runners: Runners, inputs: Mapping[str, np.ndarray], list_size: int, threshold: float) -> RankedSlots:
     """Run ``prepare``, then ``step`` while the beams are unstable, then ``finish`` once.
 
     ``runners`` are a backend's (:mod:`edgerank.graph`), named like the exported signatures:
@@ -66,5 +66,5 @@ def drive(runners: Runners, inputs: Mapping[str, np.ndarray], list_size: int, th
     possible = gains[0] > BLOCKED / 2  # np.pad would cost more than the loop itself
     best[: slots.shape[1]] = np.where(possible, slots[0], -1)
     gained[: slots.shape[1]] = np.where(possible, gains[0], 0.0)
-    return Ranking(slots=best, gains=gained, evaluations=evaluations, margin=margin)
+    return RankedSlots(slots=best, gains=gained, evaluations=evaluations, margin=margin)
 
