@@ -3,7 +3,8 @@
 Every test starts its own service (uvicorn in a thread, 127.0.0.1, an ephemeral port) over its
 own store and monitoring file, and stops it when done. ``Tamper`` is an ASGI middleware placed
 between the service and the device: a corrupting proxy or CDN, for the tests of what the device
-does with bad answers.
+does with bad answers. The ``run`` (a tiny trained product run, float and int8 artifacts) and
+``cloud`` fixtures are imported by the product ``test_serve_*`` modules.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from appside_fixtures import tiny_run
 from edgerank.modelstore import ModelStore, Rollout
 from edgerank.serve import BackgroundServer, create_app
 
@@ -36,6 +40,16 @@ def make_cloud(run: Any, tmp_path: Path) -> Cloud:
     store.publish(run.artifact)
     store.publish(run.int8)
     return Cloud(store, tmp_path / "monitor.sqlite")
+
+
+@pytest.fixture(scope="session")
+def run(tmp_path_factory):
+    return tiny_run(tmp_path_factory)
+
+
+@pytest.fixture
+def cloud(run, tmp_path):
+    return make_cloud(run, tmp_path)
 
 
 class Tamper:

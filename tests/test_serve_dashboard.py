@@ -16,18 +16,12 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
-from appside_fixtures import tiny_run
 from edgerank.monitor import EventLog, summarize
 from edgerank.runtime import EventUploader, ProductRuntime, ServerSource
 from edgerank.serve.dashboard import ms, pct
-from serve_fixtures import USER, make_cloud, serving
+from serve_fixtures import USER, make_cloud, run, serving  # noqa: F401 - run: a fixture
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="session")
-def run(tmp_path_factory):
-    return tiny_run(tmp_path_factory)
 
 
 def chromium(tmp_path, url: str, *mode: str) -> subprocess.CompletedProcess:

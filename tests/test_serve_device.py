@@ -14,20 +14,9 @@ from contextlib import redirect_stdout
 
 import pytest
 
-from appside_fixtures import tiny_run
 from edgerank.monitor import Event, EventLog
 from edgerank.runtime import EventUploader, FixedArtifact, ProductRuntime, ServerSource
-from serve_fixtures import STATIC, USER, flip_middle_byte, make_cloud, serving
-
-
-@pytest.fixture(scope="session")
-def run(tmp_path_factory):
-    return tiny_run(tmp_path_factory)
-
-
-@pytest.fixture
-def cloud(run, tmp_path):
-    return make_cloud(run, tmp_path)
+from serve_fixtures import STATIC, USER, cloud, flip_middle_byte, run, serving  # noqa: F401 - cloud, run: fixtures
 
 
 def device(url, tmp_path, **options):

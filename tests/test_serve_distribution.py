@@ -9,19 +9,8 @@ import sys
 import httpx
 import pytest
 
-from appside_fixtures import tiny_run
 from edgerank.runtime import StoreSource
-from serve_fixtures import make_cloud, serving
-
-
-@pytest.fixture(scope="session")
-def run(tmp_path_factory):
-    return tiny_run(tmp_path_factory)
-
-
-@pytest.fixture
-def cloud(run, tmp_path):
-    return make_cloud(run, tmp_path)
+from serve_fixtures import cloud, run, serving  # noqa: F401 - cloud, run: fixtures
 
 
 def test_resolve_is_the_cli_assignment_and_files_carry_their_sha256_as_strong_etag(cloud):
