@@ -29,9 +29,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import os
 import re
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -44,6 +42,7 @@ from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE
 from edgerank.core.names import url_name_problem
 from edgerank.monitor.events import Event
 from edgerank.runtime.sources import ModelHandle
+from edgerank.staging import staged_file, staged_folder
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_ANSWER = 64 * 1024
@@ -200,18 +199,10 @@ class ServerSource:
             manifest = None
         if not isinstance(manifest, dict) or manifest.get("sha256") != answer["sha256"]:
             raise RemoteError(f"{manifest_url}: HTTP {status}, not the manifest of the published model; refused")
-        self.cache.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".download-", dir=self.cache))
-        try:
-            (staging / MODEL_FILE).write_bytes(data)
-            (staging / MANIFEST_FILE).write_bytes(raw)
-            if final.exists():  # an incomplete or damaged copy: replaced whole
-                old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
-                os.rename(final, old)
-                _remove(old)
-            os.rename(staging, final)
-        finally:
-            _remove(staging)
+        with staged_folder(final) as stage:  # an incomplete or damaged copy already there is replaced whole
+            (stage.path / MODEL_FILE).write_bytes(data)
+            (stage.path / MANIFEST_FILE).write_bytes(raw)
+            stage.commit()
 
     def _load_users(self) -> dict[str, dict[str, Any]]:
         try:
@@ -224,19 +215,11 @@ class ServerSource:
         while len(self._users) > MAX_USERS:
             self._users.pop(next(iter(self._users)))
         try:
-            self.cache.mkdir(parents=True, exist_ok=True)
-            temp = self.cache / f".users-{uuid.uuid4().hex[:8]}.json"
-            temp.write_text(json.dumps(self._users))
-            os.replace(temp, self.cache / "users.json")
+            with staged_file(self.cache / "users.json") as stage:
+                stage.path.write_text(json.dumps(self._users))
+                stage.commit()
         except OSError:
             pass  # a read-only cache still serves from memory
-
-
-def _remove(path: Path) -> None:
-    if path.exists():
-        for child in path.iterdir():
-            child.unlink(missing_ok=True)
-        path.rmdir()
 
 
 class EventUploader:
