@@ -33,6 +33,8 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from edgerank.core.manifest import MANIFEST_FILE, read_manifest
+
 log = logging.getLogger(__name__)
 RESULTS_FILE = "results.csv"
 SUMMARY_FILE = "summary.md"
@@ -50,9 +52,8 @@ def load_jobs(sweep_dir: Path) -> list[dict[str, Any]]:
         row["status"] = "ok" if metrics_file.exists() else "failed"
         if metrics_file.exists():
             row.update(json.loads(metrics_file.read_text()))
-        manifest = job / "artifact" / "manifest.json"
-        if manifest.exists():
-            row["artifact/size_bytes"] = json.loads(manifest.read_text())["size_bytes"]
+        if (job / "artifact" / MANIFEST_FILE).exists():
+            row["artifact/size_bytes"] = read_manifest(job / "artifact")["size_bytes"]
         rows.append(row)
     return rows
 

@@ -16,10 +16,10 @@ from torch import nn
 
 from edgerank.console import phase
 from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE, build_manifest
+from edgerank.core.reference_requests import record_reference
 from edgerank.errors import ParityError
 from edgerank.export.convert import to_tflite
 from edgerank.export.parity import check_parity
-from edgerank.export.selfcheck import record_reference
 from edgerank.staging import staged_folder
 
 PARITY_REPORT = "parity_report.json"

@@ -18,9 +18,9 @@ import numpy as np
 from torch import nn
 
 from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE, ArtifactError, model_fields, now, read_manifest
+from edgerank.core.reference_requests import record_reference
 from edgerank.errors import ParityError
 from edgerank.export.quantize import quant_report, quantize_tflite
-from edgerank.export.selfcheck import record_reference
 from edgerank.staging import staged_folder
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ checks, in order: the files exist; the manifest matches its scenario's schema
 int8 artifact that is its quantization report, held to the configured tolerances); the model
 file is byte-for-byte the one the manifest describes (sha256 and size); it loads in the LiteRT
 interpreter with the inputs and outputs the manifest declares; and run on the reference requests
-the export kept, it answers what it answered at export (:mod:`edgerank.export.selfcheck`). A
+the export kept, it answers what it answered at export (:mod:`edgerank.core.reference_requests`). A
 checksum can be recomputed by whoever tampered with the file; the interpreter cannot be fooled
 into loading garbage, and corrupted weights do not reproduce the recorded outputs.
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE, ArtifactError, manifest_problem, read_manifest, sha256, signature
+from edgerank.core.reference_requests import replay_reference
 from edgerank.errors import EdgeRankError
-from edgerank.export.selfcheck import replay_reference
 
 
 class PublishError(EdgeRankError):

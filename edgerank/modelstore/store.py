@@ -7,7 +7,7 @@ Layout of a store directory::
                                         and rollouts (name -> rollout config JSON)
       models/NAME/vN/model.tflite       read-only copies, never rewritten
       models/NAME/vN/manifest.json
-      models/NAME/vN/reference_requests.npz   what publish replayed (see edgerank.export.selfcheck)
+      models/NAME/vN/reference_requests.npz   what publish replayed (see edgerank.core.reference_requests)
 
 Why this shape: a phone-side runtime or a CDN only needs the plain files; the SQLite index gives
 atomic version numbering (``BEGIN IMMEDIATE``) when two publishers race, and fast ``list``.
