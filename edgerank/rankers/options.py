@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgerank.config_values import positive_int
+from edgerank.data.video_features import TASKS
 from edgerank.errors import ConfigError
 from edgerank.registry.defaults import store_defaults
 
-TASK_ORDER = ("has_next", "effective_view", "like")  # order of every probability tensor
+TASK_ORDER = TASKS  # order of every probability tensor
 
 
 @dataclass
