@@ -72,6 +72,6 @@ def test_round_trip_through_the_manifest_gives_identical_vectors():
         ({"buckets": [1]}, r"groups\.age: unknown keys \['buckets'\]"),
     ],
 )
-def test_bad_group_specs_are_named(spec, message):
+def test_bad_group_configs_are_named(spec, message):
     with pytest.raises(ConfigError, match=message):
         feature_group("age", spec)
