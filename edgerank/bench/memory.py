@@ -75,7 +75,9 @@ def _probe(kind: str, model: str, samples: str, threads: int) -> dict[str, float
     if kind == "tflite":
         from ai_edge_litert.interpreter import Interpreter
 
-        manifest = json.loads((Path(model).parent / "manifest.json").read_text())
+        from edgerank.core.manifest import read_manifest
+
+        manifest = read_manifest(Path(model).parent)
         baseline = _peak_mb()
         call = tflite_call(Interpreter(model_path=model, num_threads=threads), manifest)
         if call is None:
