@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 SINGLE = "forward"  # the name of a one-signature graph's signature
 Runner = Callable[..., Mapping[str, np.ndarray]]  # one signature: keyword numpy inputs -> named numpy outputs
 Runners = Mapping[str, Runner]
+# a task's test metrics measured through one backend's runner (float against int8 .tflite)
+Evaluator = Callable[[Runner], dict[str, float]]
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,13 @@ from omegaconf.errors import MissingMandatoryValue
 from edgerank import console
 from edgerank.errors import ConfigError, EdgeRankError
 from edgerank.export.options import check_export_options
+from edgerank.graph import Evaluator
 from edgerank.job_checks import check_checkpoint, check_job, checkpoint_path
 from edgerank.rankers.base import Ranker
 from edgerank.registry import Registry, load_plugins
 from edgerank.staging import staged_file
 from edgerank.tracking import log_config, log_outcome
+from edgerank.training.task import Task
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,9 @@ def _run(cfg: DictConfig, output_dir: Path, parallel_jobs: int) -> dict[str, flo
     # objects go in after instantiation: Hydra would turn a dataclass argument into a config
     task = instantiate(cfg.task, _partial_=True)
     module = task(net=net, spec=datamodule.spec, optimizer=instantiate(cfg.optimizer))
+    if not isinstance(module, Task):
+        raise ConfigError("task", f"{type(module).__name__} must subclass edgerank.training.task.Task "
+                                  "(a LightningModule that also measures an exported model)")
     trainer = _trainer(cfg)
     checkpoint = checkpoint_path(cfg)
     if checkpoint is not None:
@@ -146,7 +151,7 @@ def _run(cfg: DictConfig, output_dir: Path, parallel_jobs: int) -> dict[str, flo
         if export_cfg.get("save_reference", True):
             save_reference_step(graph, samples, output_dir)
         if export_cfg.get("quantize"):
-            quantized = quantize_step(graph, samples, datamodule, output_dir, export_cfg, manifest)
+            quantized = quantize_step(graph, samples, module.exported_evaluator(datamodule, graph), output_dir, export_cfg, manifest)
             metrics_report = console.round_metrics({**metrics_report, **quantized})
         write_json(output_dir / METRICS_FILE, metrics_report)  # + the int8 figures, once that artifact is published
         log_outcome(trainer.loggers, metrics_report, output_dir / ARTIFACT_DIR, trainer.global_step)
@@ -170,10 +175,9 @@ def save_reference_step(graph: Any, samples: Any, output_dir: Path) -> None:
         log.warning("could not save %s/reference (bench will skip PyTorch eager): %s: %s", output_dir, type(exc).__name__, exc)
 
 
-def quantize_step(graph: Any, samples: Any, datamodule: Any, output_dir: Path, export_cfg: Mapping[str, Any],
+def quantize_step(graph: Any, samples: Any, evaluator: Evaluator | None, output_dir: Path, export_cfg: Mapping[str, Any],
                   manifest: Mapping[str, Any]) -> dict[str, float]:
     """``artifact_<mode>/`` within the ``export.quantization`` tolerances; its lines of the summary table."""
-    from edgerank.export.evaluate import evaluator_for
     from edgerank.export.quantize import check_tolerances
     from edgerank.export.quantized_artifact import export_quantized
 
@@ -182,7 +186,7 @@ def quantize_step(graph: Any, samples: Any, datamodule: Any, output_dir: Path, e
     with console.phase(f"{mode} quantization"):
         report = export_quantized(
             graph, samples, output_dir / ARTIFACT_DIR, output_dir / f"{ARTIFACT_DIR}_{mode}", manifest,
-            mode=mode, tolerances=tolerances, evaluator=evaluator_for(datamodule, graph),
+            mode=mode, tolerances=tolerances, evaluator=evaluator,
         )
     lines = {f"{mode}/{key}": report[key] for key in ("size_ratio", "max_abs_err", "overlap_at_k")}
     return lines | {f"{mode}/delta_{name}": delta for name, delta in (report["metric_deltas"] or {}).items()}

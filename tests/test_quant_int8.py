@@ -8,7 +8,7 @@ import pytest
 
 from appside_fixtures import tiny_run
 from edgerank.errors import ConfigError, ParityError
-from edgerank.export.evaluate import evaluator_for
+from edgerank.training.exported_metrics import choice_evaluator
 from edgerank.export.quantized_artifact import export_quantized
 from edgerank.export.quantize import check_tolerances, quantize_tflite
 from edgerank.export.reference import load_graph, load_samples
@@ -44,7 +44,7 @@ def test_out_of_tolerance_int8_is_not_published(run, tmp_path):
     destination = tmp_path / "artifact_int8"
     with pytest.raises(ParityError, match="max_abs_err .* > 1e-07.*no int8 artifact was published"):
         export_quantized(graph, samples, run.artifact, destination, float_manifest, mode="int8",
-                         tolerances=strict, evaluator=evaluator_for(run.datamodule(), graph))
+                         tolerances=strict, evaluator=choice_evaluator(run.datamodule(), graph))
     assert not destination.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".artifact")]
     report = json.loads((tmp_path / "quant_report.json").read_text())
     assert report["passed"] is False and report["violations"]

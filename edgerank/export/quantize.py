@@ -36,10 +36,9 @@ import numpy as np
 from torch import nn
 
 from edgerank.errors import ConfigError, did_you_mean
-from edgerank.export.evaluate import Evaluator
 from edgerank.export.convert import litert_runners
 from edgerank.export.parity import compare
-from edgerank.graph import SINGLE, OnDeviceGraph, as_graph, eager_runners
+from edgerank.graph import SINGLE, Evaluator, OnDeviceGraph, as_graph, eager_runners
 from edgerank.termination import deferred
 
 MODES = {"int8": "dynamic_wi8_afp32", "int8_weight_only": "weight_only_wi8_afp32"}

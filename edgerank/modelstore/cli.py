@@ -99,10 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"{args.name}: pinned       v{version}  user {user}")
                 print(f"{args.name}: salt {rollout.salt!r}")
         elif args.command == "resolve":
-            from edgerank.runtime.sources import StoreSource
+            from edgerank.modelstore.rollout import assign
 
-            handle = StoreSource(store, args.name).resolve(args.user_id)
-            print(json.dumps({"user_id": args.user_id, "version": handle.version, "group": handle.group, "path": str(handle.path)}))
+            records = {r.version: r for r in store.versions(args.name)}
+            if not records:
+                store.get(args.name)  # raises StoreError naming the known models
+            assignment = assign(store.rollout(args.name), list(records), args.user_id)
+            record = records[assignment.version]
+            print(json.dumps({"user_id": args.user_id, "version": record.label, "group": assignment.group, "path": str(record.path)}))
         elif args.command == "verify":
             if args.repair:
                 removed = store.repair(args.name)

@@ -129,3 +129,14 @@ class Rollout:
                 raise ConfigError("rollout.pin", f"'{word}': expected USER_ID=VERSION")
             pinned[user] = int(version.lstrip("v"))
         return cls(groups, salt, pinned)
+
+
+def assign(rollout: Rollout | None, versions: Sequence[int], user_id: str | int | None) -> Assignment:
+    """The version a user runs: the latest without a rollout; the first rollout group (the stable
+    one by convention) for an anonymous user (None); else the user's bucket. One function, so the
+    CLI's ``resolve``, the device and the cloud assign every user alike."""
+    if rollout is None:
+        return Assignment(max(versions), "latest")
+    if user_id is None:
+        return Assignment(rollout.groups[0].version, rollout.groups[0].name)
+    return rollout.resolve(user_id)

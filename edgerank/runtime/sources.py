@@ -69,12 +69,8 @@ class StoreSource:
         self._rollout = self.store.rollout(self.name)
 
     def resolve(self, user_id: str | int | None) -> ModelHandle:
-        if self._rollout is None:
-            version, group = max(self._records), "latest"
-        elif user_id is None:
-            version, group = self._rollout.groups[0].version, self._rollout.groups[0].name
-        else:
-            assignment = self._rollout.resolve(user_id)
-            version, group = assignment.version, assignment.group
-        record = self._records[version]
-        return ModelHandle(self.name, record.label, group, record.path, record.sha256)
+        from edgerank.modelstore.rollout import assign
+
+        assignment = assign(self._rollout, list(self._records), user_id)
+        record = self._records[assignment.version]
+        return ModelHandle(self.name, record.label, assignment.group, record.path, record.sha256)

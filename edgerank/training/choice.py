@@ -7,14 +7,17 @@ same torchmetrics, so ``test/top5`` and ``popularity/top5`` are comparable by co
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-import lightning as L
 import torch
 from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from edgerank.data.choice import ChoiceSpec
+from edgerank.graph import Evaluator
+from edgerank.training.exported_metrics import choice_evaluator
+from edgerank.training.task import Task
 
 TOP_K = (1, 5)
 
@@ -25,7 +28,7 @@ def _accuracies(num_classes: int) -> MetricCollection:
     )
 
 
-class ChoiceModule(L.LightningModule):
+class ChoiceModule(Task):
     def __init__(self, net: nn.Module, spec: ChoiceSpec, optimizer: Callable[..., torch.optim.Optimizer]) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["net", "spec", "optimizer"])
@@ -39,6 +42,9 @@ class ChoiceModule(L.LightningModule):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.net(features)
+
+    def exported_evaluator(self, datamodule: Any, graph: Any) -> Evaluator | None:
+        return choice_evaluator(datamodule, graph)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         features, target = batch

@@ -8,8 +8,8 @@ groups the model sees, so ``test/<task>/gauc`` and ``pxtr/<task>/gauc`` compare 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-import lightning as L
 import torch
 from torch import nn
 from torchmetrics.classification import BinaryAUROC
@@ -17,7 +17,10 @@ from torchmetrics.classification import BinaryAUROC
 from edgerank.data.video import VideoSpec
 from edgerank.data.video_features import TASKS
 from edgerank.errors import ConfigError
+from edgerank.graph import Evaluator
+from edgerank.training.exported_metrics import rerank_evaluator
 from edgerank.training.gauc import GroupAUC
+from edgerank.training.task import Task
 
 Batch = dict[str, torch.Tensor]
 
@@ -26,7 +29,7 @@ def _metrics() -> nn.ModuleDict:
     return nn.ModuleDict({t: nn.ModuleDict({"auc": BinaryAUROC(), "gauc": GroupAUC()}) for t in TASKS})
 
 
-class RerankModule(L.LightningModule):
+class RerankModule(Task):
     """``task_weights`` weighs each task's BCE in the loss (default 1 each)."""
 
     def __init__(
@@ -53,6 +56,9 @@ class RerankModule(L.LightningModule):
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         return self.net(**{k: batch[k] for k in self.input_names})
+
+    def exported_evaluator(self, datamodule: Any, graph: Any) -> Evaluator | None:
+        return rerank_evaluator(datamodule, graph)
 
     def _loss(self, logits: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
         mask = batch.get("label_mask", batch["cand_mask"])  # slots with logged labels

@@ -1,50 +1,30 @@
-"""Test metrics of an exported ``.tflite`` itself, so float and int8 can be compared.
+"""Test metrics of an exported model itself, through a backend's runner, for the two built-in tasks.
 
-The training loop's metrics come from PyTorch logits; a quantized model has no PyTorch twin,
-so its metrics must be measured through the interpreter on the same held-out rows. Each
-scenario contributes a *finder*: ``(datamodule, graph) -> evaluator | None``; an evaluator maps a
-``.tflite`` signature runner to ``{metric: value}``. The two built-in scenarios' finders are
-below; a plugin with a new scenario adds its own with :func:`register_evaluator`.
+A quantized model has no PyTorch twin, so its metrics are measured through the interpreter on
+the held-out rows the training loop tested on, with the same keys and definitions; each task
+returns its evaluator from :meth:`edgerank.training.task.Task.exported_evaluator`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import torch
+from torchmetrics.functional.classification import binary_auroc
 
-from edgerank.graph import Runner, as_graph
-
-Evaluator = Callable[[Runner], dict[str, float]]
-Finder = Callable[[Any, Any], Evaluator | None]
-
-_FINDERS: list[Finder] = []
+from edgerank.graph import Evaluator, Runner, as_graph
+from edgerank.training.gauc import gauc
 
 
-def register_evaluator(finder: Finder) -> Finder:
-    _FINDERS.append(finder)
-    return finder
-
-
-def evaluator_for(datamodule: Any, graph: Any) -> Evaluator | None:
-    """The first registered evaluator that understands this scenario, or None."""
-    for finder in _FINDERS:
-        evaluator = finder(datamodule, graph)
-        if evaluator is not None:
-            return evaluator
-    return None
-
-
-@register_evaluator
 def choice_evaluator(datamodule: Any, graph: Any) -> Evaluator | None:
     """Product top-K: hit rate at 1 and at K on the test split, every product eligible.
 
     These equal the training loop's ``test/top1`` / ``test/topK`` accuracies (up to exact ties),
     so the float ``.tflite`` line is also a check of the metrics in the manifest.
     """
-    spec = getattr(datamodule, "spec", None)
-    if spec is None or not hasattr(spec, "sku_ids") or as_graph(graph).ranked_lists != {"sku_ids": "scores"}:
+    spec = datamodule.spec
+    if as_graph(graph).ranked_lists != {"sku_ids": "scores"}:
         return None
     rows, targets = [], []
     for features, target in datamodule.test_dataloader():
@@ -65,7 +45,7 @@ def choice_evaluator(datamodule: Any, graph: Any) -> Evaluator | None:
     return evaluate
 
 
-@register_evaluator
+
 def rerank_evaluator(datamodule: Any, graph: Any) -> Evaluator | None:
     """Short-video re-ranking: per-task AUC and GAUC of the exported scores on the test requests.
 
@@ -73,13 +53,9 @@ def rerank_evaluator(datamodule: Any, graph: Any) -> Evaluator | None:
     the interpreter one request at a time, as the app calls it. Ranker graphs (their output is a
     list, not scores) are left to the parity report.
     """
-    spec = getattr(datamodule, "spec", None)
-    if spec is None or not hasattr(spec, "tasks") or as_graph(graph).ranked_lists:
+    spec = datamodule.spec
+    if as_graph(graph).ranked_lists:
         return None
-    import torch
-    from torchmetrics.functional.classification import binary_auroc
-
-    from edgerank.training.gauc import gauc
 
     batches = list(datamodule.test_dataloader())  # whatever the loader (in memory, streamed shards)
     test = {k: torch.cat([b[k] for b in batches]) for k in batches[0]}
