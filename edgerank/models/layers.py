@@ -1,4 +1,4 @@
-"""Small pieces every model plugin uses: MLP stacks and the checks of their options."""
+"""MLP stacks, and the option checks every model uses (from :mod:`edgerank.config_values`)."""
 
 from __future__ import annotations
 
@@ -6,26 +6,14 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from edgerank.errors import ConfigError
+from edgerank.config_values import in_range, positive_int, positive_int_list
 
-
-def positive(name: str, value: int) -> int:
-    if not isinstance(value, int) or value < 1:
-        raise ConfigError(name, f"must be a positive integer, got {value!r}")
-    return value
-
-
-def positive_list(name: str, values: Sequence[int]) -> list[int]:
-    values = list(values)
-    if any(not isinstance(v, int) or v < 1 for v in values):
-        raise ConfigError(name, f"must be a list of positive integers, got {values}")
-    return values
+positive = positive_int
+positive_list = positive_int_list
 
 
 def dropout_rate(value: float) -> float:
-    if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ConfigError("dropout", f"must be in [0, 1), got {value}")
-    return float(value)
+    return in_range("dropout", value, 0.0, 1.0)
 
 
 def mlp(sizes: Sequence[int], dropout: float = 0.0, last_activation: bool = False) -> nn.Sequential:

@@ -13,25 +13,9 @@ import torch
 from torch import nn
 
 from edgerank.data.video import VideoSpec
-from edgerank.data.video_features import TASKS
 from edgerank.models.layers import dropout_rate, mlp, positive, positive_list
-from edgerank.models.video_blocks import TaskHeads, VideoEncoder, VideoRerankNet, personalised_candidates, watched_attention
+from edgerank.models.video_blocks import MMoE, TaskHeads, VideoEncoder, VideoRerankNet, personalised_candidates, watched_attention
 from edgerank.registry import register_model
-
-
-class MMoE(nn.Module):
-    """Shared experts mixed per task by a softmax gate over the experts."""
-
-    def __init__(self, in_dim: int, num_experts: int, expert_hidden: Sequence[int], expert_dim: int, dropout: float) -> None:
-        super().__init__()
-        self.experts = nn.ModuleList(
-            mlp([in_dim, *expert_hidden, expert_dim], dropout, last_activation=True) for _ in range(num_experts)
-        )
-        self.gates = nn.ModuleDict({t: nn.Linear(in_dim, num_experts) for t in TASKS})
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        experts = torch.stack([e(x) for e in self.experts], dim=-1)  # [B, M, D, E]
-        return {t: (experts * torch.softmax(self.gates[t](x), dim=-1).unsqueeze(-2)).sum(-1) for t in TASKS}
 
 
 @register_model("ta_mmoe", description="Target attention over the real-time sequence + multi-task MMoE (Kuaishou on-device re-ranker)")

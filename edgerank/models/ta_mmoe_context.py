@@ -32,12 +32,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from edgerank.data.video import VideoSpec
-from edgerank.data.video_features import TASKS
-from edgerank.errors import ConfigError
-from edgerank.models.layers import mlp, positive, positive_list
-from edgerank.models.ta_mmoe import TargetAttentionMMoE
-from edgerank.registry import register_model
+from edgerank.models.api import (
+    TASKS,
+    ConfigError,
+    TargetAttentionMMoE,
+    VideoSpec,
+    mlp,
+    positive_int,
+    positive_int_list,
+    register_model,
+)
 
 
 @register_model("ta_mmoe_ctx", description="ta_mmoe with the partial list as context (for beam / adaptive_beam rankers)")
@@ -53,16 +57,16 @@ class ContextualTAMMoE(TargetAttentionMMoE):
         **ta_mmoe_options: Any,
     ) -> None:
         super().__init__(spec, **ta_mmoe_options)
-        self.context_dim = positive("context_dim", context_dim)
+        self.context_dim = positive_int("context_dim", context_dim)
         if context_dim < 2:
             raise ConfigError("context_dim", f"needs at least 2 (learned part + the count column), got {context_dim}")
         tasks = len(TASKS)
-        self.num_experts = len(self.mmoe.experts)
-        self.tower_width = self.heads.towers[TASKS[0]][0].out_features
-        in_dim = self.mmoe.gates[TASKS[0]].in_features
-        self.item_projection = mlp([in_dim, *positive_list("context_hidden", context_hidden), context_dim - 1])
+        self.num_experts = self.mmoe.num_experts
+        self.tower_width = self.heads.towers[TASKS[0]].width
+        in_dim = self.mmoe.in_dim
+        self.item_projection = mlp([in_dim, *positive_int_list("context_hidden", context_hidden), context_dim - 1])
         self.context_gates = nn.Linear(context_dim, tasks * self.num_experts, bias=False)
-        width = positive("context_width", context_width)
+        width = positive_int("context_width", context_width)
         self.context_candidate = nn.Linear(in_dim, width)  # the candidate's half of the context layer
         self.context_layer = nn.Linear(context_dim, width, bias=False)
         self.context_towers = nn.Linear(width, tasks * self.tower_width, bias=False)
@@ -77,7 +81,7 @@ class ContextualTAMMoE(TargetAttentionMMoE):
         """Everything that does not depend on the partial list, for ``N`` candidates ``[N, D]``."""
         n, tasks, experts = features.shape[0], len(TASKS), self.num_experts
         outputs = torch.stack([expert(features) for expert in self.mmoe.experts], dim=1)  # [N, E, D]
-        first = [self.heads.towers[t][0] for t in TASKS]  # every tower's first layer, in one matmul
+        first = [self.heads.towers[t].first for t in TASKS]  # every tower's first layer, in one matmul
         projected = nn.functional.linear(outputs, torch.cat([f.weight for f in first]), torch.cat([f.bias for f in first]))
         projected = projected.reshape(n, experts, tasks, self.tower_width).permute(0, 2, 1, 3)  # [N, T, E, H]
         gate_logits = torch.cat([self.mmoe.gates[t](features) for t in TASKS], dim=-1)
@@ -105,7 +109,7 @@ class ContextualTAMMoE(TargetAttentionMMoE):
         total = weights.sum(-1, keepdim=True).clamp_min(1e-30)  # 0 only if every weight underflowed
         interaction = torch.relu(state["context_candidate"] + self.context_layer(context))  # [N, K, W]
         hidden = mixed.reshape(n, tasks, k, width) / total + by_task(self.context_towers(interaction), width)
-        return torch.cat([self.heads.towers[t][1:](hidden[:, i]) for i, t in enumerate(TASKS)], dim=-1)  # [N, K, T]
+        return torch.cat([self.heads.towers[t].rest(hidden[:, i]) for i, t in enumerate(TASKS)], dim=-1)  # [N, K, T]
 
     # -- training / point-wise -----------------------------------------------------------------
     def forward(self, **x: torch.Tensor) -> dict[str, torch.Tensor]:

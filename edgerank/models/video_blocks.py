@@ -18,7 +18,7 @@ from torch import nn
 from edgerank.data.video import VideoSpec
 from edgerank.data.video_features import TASKS
 from edgerank.graph import OnDeviceGraph
-from edgerank.models.layers import mlp  # plugins import mlp from here too
+from edgerank.models.layers import mlp
 
 
 class VideoEncoder(nn.Module):
@@ -176,16 +176,58 @@ class GRUCell(nn.Module):
         return (1.0 - z) * (n - h)
 
 
-class TaskHeads(nn.Module):
-    """One tower per task: ``[B, M, D]`` (or ``{task: [B, M, D]}``) ``-> {task: logits [B, M]}``."""
+class Tower(nn.Module):
+    """One task's MLP ``in_dim -> *hidden -> 1 logit``, as its ``first`` layer and the ``rest``.
+
+    The first layer is linear, so a model can push it through a linear mixture of inputs
+    (``ta_mmoe_ctx`` projects every expert once per request) and run ``rest`` on the result.
+    """
 
     def __init__(self, in_dim: int, hidden: Sequence[int], dropout: float = 0.0) -> None:
         super().__init__()
-        self.towers = nn.ModuleDict({t: mlp([in_dim, *hidden, 1], dropout) for t in TASKS})
+        sizes = [in_dim, *hidden, 1]
+        self.first = nn.Linear(sizes[0], sizes[1])
+        after = [nn.ReLU(), *([nn.Dropout(dropout)] if dropout > 0 else [])] if len(sizes) > 2 else []
+        self.rest = nn.Sequential(*after, *mlp(sizes[1:], dropout))
+
+    @property
+    def width(self) -> int:
+        """Output width of :attr:`first` (1 when the tower has no hidden layer)."""
+        return self.first.out_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rest(self.first(x))
+
+
+class TaskHeads(nn.Module):
+    """One :class:`Tower` per task: ``[B, M, D]`` (or ``{task: [B, M, D]}``) ``-> {task: logits [B, M]}``."""
+
+    def __init__(self, in_dim: int, hidden: Sequence[int], dropout: float = 0.0) -> None:
+        super().__init__()
+        self.towers = nn.ModuleDict({t: Tower(in_dim, hidden, dropout) for t in TASKS})
 
     def forward(self, features: dict[str, torch.Tensor] | torch.Tensor) -> dict[str, torch.Tensor]:
         pick = (lambda t: features[t]) if isinstance(features, dict) else (lambda t: features)
         return {t: self.towers[t](pick(t)).sum(dim=-1) for t in TASKS}
+
+
+class MMoE(nn.Module):
+    """Multi-gate Mixture-of-Experts: shared ``experts``, one softmax gate per task in ``gates``.
+
+    ``forward`` maps ``[..., in_dim]`` to ``{task: [..., expert_dim]}``.
+    """
+
+    def __init__(self, in_dim: int, num_experts: int, expert_hidden: Sequence[int], expert_dim: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.in_dim, self.num_experts, self.expert_dim = in_dim, num_experts, expert_dim
+        self.experts = nn.ModuleList(
+            mlp([in_dim, *expert_hidden, expert_dim], dropout, last_activation=True) for _ in range(num_experts)
+        )
+        self.gates = nn.ModuleDict({t: nn.Linear(in_dim, num_experts) for t in TASKS})
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        experts = torch.stack([e(x) for e in self.experts], dim=-1)  # [B, M, D, E]
+        return {t: (experts * torch.softmax(self.gates[t](x), dim=-1).unsqueeze(-2)).sum(-1) for t in TASKS}
 
 
 class VideoRerankNet(nn.Module):

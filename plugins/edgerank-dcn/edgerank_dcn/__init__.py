@@ -7,9 +7,9 @@ takes: the ``edgerank.plugins`` entry point imports this module (running the dec
     pip install -e plugins/edgerank-dcn
     python -m edgerank +experiment=video_rerank model=dcn_v2
 
-Only edgerank's public building blocks are imported (registry, errors, ``VideoEncoder``,
-``TargetAttention``, ``TaskHeads``, ``VideoRerankNet``, ``mlp``), so the plugin keeps working
-while edgerank's own models change.
+Only edgerank's public plugin API is imported (:mod:`edgerank.models.api`: registration,
+option checks, ``VideoEncoder``, the target attention, ``TaskHeads``, ``VideoRerankNet``,
+``mlp``), so the plugin keeps working while edgerank's own models change.
 """
 
 from __future__ import annotations

@@ -19,38 +19,26 @@ sliced inside ``forward``), the layer loop is static, and no op depends on the d
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from edgerank.errors import ConfigError
-from edgerank.models.video_blocks import TargetAttention, TaskHeads, VideoEncoder, VideoRerankNet, mlp
-from edgerank.registry import register_model
-
-if TYPE_CHECKING:  # only for the annotation; the spec object comes from the data plugin
-    from edgerank.data.video import VideoSpec
+from edgerank.models.api import (
+    TaskHeads,
+    VideoEncoder,
+    VideoRerankNet,
+    VideoSpec,
+    dropout_rate,
+    mlp,
+    one_of,
+    personalised_candidates,
+    positive_int,
+    positive_int_list,
+    register_model,
+    watched_attention,
+)
 
 STRUCTURES = ("parallel", "stacked")
-
-
-def _positive(name: str, value: object) -> int:
-    """``value`` as a positive int, else a ConfigError under the key the user wrote."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(name, f"must be a positive integer, got {value!r}")
-    return value
-
-
-def _positive_list(name: str, values: Sequence[int], allow_empty: bool = True) -> list[int]:
-    """A list of positive ints (Hydra hands lists over as plain lists after ``to_container``)."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise ConfigError(name, f"must be a list of positive integers, got {values!r}")
-    values = list(values)
-    if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
-        raise ConfigError(name, f"must be a list of positive integers, got {values}")
-    if not values and not allow_empty:
-        raise ConfigError(name, "must list at least one layer size")
-    return values
 
 
 class CrossLayer(nn.Module):
@@ -97,7 +85,7 @@ class DCNv2(VideoRerankNet):
 
     def __init__(
         self,
-        spec: "VideoSpec",
+        spec: VideoSpec,
         embed_dim: int = 8,
         attention_hidden: int = 32,
         attention_dim: int = 32,
@@ -109,29 +97,19 @@ class DCNv2(VideoRerankNet):
         dropout: float = 0.0,
     ) -> None:
         super().__init__(spec)
-        _positive("embed_dim", embed_dim)
-        _positive("attention_hidden", attention_hidden)
-        _positive("attention_dim", attention_dim)
-        _positive("cross_layers", cross_layers)
+        for key, value in (("embed_dim", embed_dim), ("attention_hidden", attention_hidden), ("attention_dim", attention_dim), ("cross_layers", cross_layers)):
+            positive_int(key, value)
         if low_rank is not None:
-            _positive("low_rank", low_rank)
-        deep_hidden = _positive_list("deep_hidden", deep_hidden, allow_empty=structure == "parallel")
-        tower_hidden = _positive_list("tower_hidden", tower_hidden)
-        if structure not in STRUCTURES:
-            raise ConfigError("structure", f"must be one of {', '.join(STRUCTURES)}, got {structure!r}")
-        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ConfigError("dropout", f"must be in [0, 1), got {dropout!r}")
-        self.structure = structure
+            positive_int("low_rank", low_rank)
+        self.structure = one_of("structure", structure, STRUCTURES)
+        deep_hidden = positive_int_list("deep_hidden", deep_hidden, allow_empty=structure == "parallel")
+        tower_hidden = positive_int_list("tower_hidden", tower_hidden)
+        dropout = dropout_rate(dropout)
 
         self.encoder = VideoEncoder(spec, embed_dim)
-        enc = self.encoder
-        # Without a watched sequence (rts and fe off) there is nothing to attend over.
-        self.attention = (
-            TargetAttention(enc.cand_dim, enc.seq_dim, enc.pair_dim, attention_hidden, attention_dim)
-            if enc.has_sequence
-            else None
-        )
-        x0_dim = enc.cand_dim + (attention_dim if enc.has_sequence else 0)
+        # Without a watched sequence (rts and fe off) there is nothing to attend over: None.
+        self.attention = watched_attention(self.encoder, attention_hidden, attention_dim)
+        x0_dim = self.encoder.cand_dim + (attention_dim if self.attention is not None else 0)
         self.cross = CrossNetwork(x0_dim, cross_layers, low_rank)
         if structure == "parallel":
             self.deep = mlp([x0_dim, *deep_hidden], dropout, last_activation=True) if deep_hidden else None
@@ -143,11 +121,7 @@ class DCNv2(VideoRerankNet):
 
     def x0(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
         """``[B, M, d]``: candidate features, plus what the candidate found in the watched list."""
-        cand = self.encoder.candidates(x)
-        if self.attention is None:
-            return cand
-        keys = self.encoder.sequence(x)
-        return torch.cat([cand, self.attention(cand, keys, x["seq_mask"], self.encoder.pairs(x))], dim=-1)
+        return personalised_candidates(self.encoder, self.attention, x)
 
     def forward(self, **x: torch.Tensor) -> dict[str, torch.Tensor]:
         x0 = self.x0(x)
