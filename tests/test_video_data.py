@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgerank.data.video import VideoSyntheticData
+from edgerank.data.video import VideoSyntheticData, VideoSyntheticOptions
 from edgerank.data.video_features import encode_requests, input_names, check_groups
 from edgerank.data.video_simulator import simulate
 from edgerank.errors import ConfigError, DataError
@@ -151,19 +151,44 @@ def test_features_override_reaches_the_data_config(make_cfg):
     assert cfg.model.name == "ta_mmoe" and cfg.data.name == "video_synthetic"
 
 
-def test_config_file_and_code_defaults_agree():
-    """experiments/video_rerank/ceiling.py relies on VideoSyntheticData() being the configured default."""
-    import inspect
+def test_every_option_is_declared_once_and_composed(make_cfg):
+    """The composed config (what ``--cfg job`` prints) lists every option of the dataclass at its
+    default; the YAML file adds only the job's overrides (name, feature groups, seed)."""
+    from dataclasses import asdict, fields
     from pathlib import Path
 
     import yaml
+    from omegaconf import OmegaConf
 
-    import edgerank
+    import edgerank.conf
+    from edgerank.registry import get
 
-    conf = yaml.safe_load((Path(edgerank.__file__).parent.parent / "conf" / "data" / "video_synthetic.yaml").read_text())
-    defaults = inspect.signature(VideoSyntheticData.__init__).parameters
-    for key, value in conf.items():
-        if key in ("name", "features", "seed"):
-            continue
-        default = defaults[key].default
-        assert (list(default) if isinstance(default, tuple) else default) == value, key
+    assert get("data", "video_synthetic").options is VideoSyntheticOptions
+    cfg = make_cfg("+experiment=video_rerank", "seed=7", small=False)
+    composed = OmegaConf.to_container(cfg.data, resolve=True)
+    assert set(composed) == {"name"} | {f.name for f in fields(VideoSyntheticOptions)}
+    defaults = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(VideoSyntheticOptions()).items()}
+    overridden = ("name", "seed", "features")
+    assert {k: v for k, v in composed.items() if k not in overridden} == {k: v for k, v in defaults.items() if k not in overridden}
+    assert composed["seed"] == 7 and composed["name"] == "video_synthetic" and composed["features"]["csf"] is True
+    conf = yaml.safe_load((Path(edgerank.conf.__file__).parent / "data" / "video_synthetic.yaml").read_text())
+    assert set(conf) == {"defaults", "name", "features", "seed"}
+
+
+def test_options_are_checked_once_under_the_key_the_user_wrote():
+    from edgerank.registry import build
+
+    for values, message in [
+        ({"num_users": True}, r"^data\.num_users: must be an integer, got True$"),
+        ({"drift": float("nan")}, r"^data\.drift: must be >= 0, got nan$"),
+        ({"candidates": [30, 20]}, r"^data\.candidates: must be \[min, max\] with 1 <= min <= max, got \[30, 20\]$"),
+        ({"candidates": [20, 60]}, r"^data\.candidates: max 60 exceeds max_candidates=50$"),
+        ({"test_fraction": 1.0}, r"^data\.test_fraction: must be in \(0, 1\), got 1\.0$"),
+        ({"batch_size": 0}, r"^data\.batch_size: must be a positive integer, got 0$"),
+        ({"num_user": 5}, r"^data\.num_user: not an option of data plugin 'video_synthetic'"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            build("data", {"name": "video_synthetic", **values})
+    options = VideoSyntheticOptions(candidates=[5, 9], max_candidates=10, drift=0)
+    assert options.candidates == (5, 9) and options.drift == 0.0 and isinstance(options.drift, float)
+    assert VideoSyntheticData(options).sim == options.simulator() == VideoSyntheticData(candidates=[5, 9], max_candidates=10, drift=0).sim

@@ -23,10 +23,10 @@ from edgerank.data.video_ids import IdMap
 from edgerank.data.video_log_schema import rows_from_columns
 from edgerank.data.ranking import RankingRequest
 from edgerank.data.video_sim_log import log_columns
-from edgerank.data.video_simulator import SimConfig, simulate
+from edgerank.data.video_simulator import simulate
+from edgerank.data.video_synthetic_options import VideoSyntheticOptions
 from edgerank.data.video_truth import expected_list_reward
 from edgerank.data.splits import SplitDataModule
-from edgerank.errors import ConfigError
 from edgerank.registry import register_data
 
 
@@ -106,70 +106,20 @@ class RequestDataset(Dataset):
 
 @register_data("video_synthetic", description="Simulated short-video sessions with stale pXTR, drift and network effects (offline default)")
 class VideoSyntheticData(SplitDataModule):
-    """Simulator knobs (see :class:`~edgerank.data.video_simulator.SimConfig`) plus shapes and split."""
+    """The simulator's sessions as fixed-shape request tensors; options: :class:`VideoSyntheticOptions`."""
 
-    def __init__(
-        self,
-        features: Mapping[str, Any] | None = None,
-        max_candidates: int = 50,
-        seq_len: int = 20,
-        num_users: int = 600,
-        num_videos: int = 1500,
-        num_categories: int = 12,
-        sessions_per_user: int = 3,
-        requests_per_session: Sequence[int] = (3, 7),
-        candidates: Sequence[int] = (20, 50),
-        watched_per_request: int = 6,
-        drift: float = 1.0,
-        network_effect: float = 1.0,
-        position_effect: float = 1.0,
-        time_gap_effect: float = 1.0,
-        pxtr_noise: float = 0.5,
-        stale_seconds: float = 300.0,
-        test_fraction: float = 0.2,
-        val_fraction: float = 0.1,
-        batch_size: int = 128,
-        seed: int = 0,
-        rank_eval_requests: int = 500,
-        truth_rollouts: int = 8,
-    ) -> None:
+    Options = VideoSyntheticOptions
+
+    def __init__(self, options: VideoSyntheticOptions | None = None, **values: Any) -> None:
+        """``options``, or the option ``values`` as keywords (``VideoSyntheticData(num_users=30)``)."""
         super().__init__()
-        self.groups = check_groups(features)
-        for name, value in (("max_candidates", max_candidates), ("seq_len", seq_len), ("batch_size", batch_size)):
-            if int(value) < 1:
-                raise ConfigError(name, f"must be a positive integer, got {value}")
-        if not 0.0 < test_fraction < 1.0:
-            raise ConfigError("test_fraction", f"must be in (0, 1), got {test_fraction}")
-        if not 0.0 <= val_fraction < 1.0:
-            raise ConfigError("val_fraction", f"must be in [0, 1), got {val_fraction}")
-        for name, pair in (("requests_per_session", requests_per_session), ("candidates", candidates)):
-            if len(list(pair)) != 2:
-                raise ConfigError(name, f"must be [min, max], got {list(pair)}")
-        if int(candidates[1]) > int(max_candidates):
-            raise ConfigError("candidates", f"max {candidates[1]} exceeds max_candidates={max_candidates}")
-        self.sim = SimConfig(
-            num_users=int(num_users),
-            num_videos=int(num_videos),
-            num_categories=int(num_categories),
-            sessions_per_user=int(sessions_per_user),
-            requests_per_session=(int(requests_per_session[0]), int(requests_per_session[1])),
-            candidates=(int(candidates[0]), int(candidates[1])),
-            watched_per_request=int(watched_per_request),
-            drift=float(drift),
-            network_effect=float(network_effect),
-            position_effect=float(position_effect),
-            time_gap_effect=float(time_gap_effect),
-            pxtr_noise=float(pxtr_noise),
-            stale_seconds=float(stale_seconds),
-            seed=int(seed),
-        )
-        self.max_candidates, self.seq_len = int(max_candidates), int(seq_len)
-        self.test_fraction, self.val_fraction = float(test_fraction), float(val_fraction)
-        self.batch_size, self.seed = int(batch_size), int(seed)
-        for name, value in (("rank_eval_requests", rank_eval_requests), ("truth_rollouts", truth_rollouts)):
-            if int(value) < 1:
-                raise ConfigError(name, f"must be a positive integer, got {value}")
-        self.rank_eval_requests, self.truth_rollouts = int(rank_eval_requests), int(truth_rollouts)
+        if options is None:
+            options = VideoSyntheticOptions(**values)
+        elif values or not isinstance(options, VideoSyntheticOptions):
+            raise TypeError("VideoSyntheticData takes a VideoSyntheticOptions or option keywords, not both")
+        self.options, self.sim = options, options.simulator()
+        self.groups = check_groups(options.features)
+        self.max_candidates, self.seq_len, self.batch_size, self.seed = options.max_candidates, options.seq_len, options.batch_size, options.seed
         self.spec: VideoSpec | None = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -180,7 +130,7 @@ class VideoSyntheticData(SplitDataModule):
         rows = rows_from_columns({**columns, "session": columns["session_id"], "request": columns["request_id"]})
         arrays = encode_rows(rows, self.max_candidates, self.seq_len)
         del arrays["request_row"]
-        which = split_by_session(np.array([r.session for r in requests]), self.test_fraction, self.val_fraction, self.seed)
+        which = split_by_session(np.array([r.session for r in requests]), self.options.test_fraction, self.options.val_fraction, self.seed)
         self._test_requests = [r for r, code in zip(requests, which) if code == 2]
         self._splits = tensor_splits(arrays, which)
         self.spec = VideoSpec(
@@ -212,8 +162,8 @@ class VideoSyntheticData(SplitDataModule):
         ``truth_rollouts`` feedback draws that every order of the request shares."""
         assert self.spec is not None, "call setup() first"
         test = self._splits["test"].tensors
-        for index, request in enumerate(self._test_requests[: self.rank_eval_requests]):
-            truth = partial(expected_list_reward, self.sim, self._world, request, rollouts=self.truth_rollouts, seed=index)
+        for index, request in enumerate(self._test_requests[: self.options.rank_eval_requests]):
+            truth = partial(expected_list_reward, self.sim, self._world, request, rollouts=self.options.truth_rollouts, seed=index)
             yield RankingRequest(
                 inputs={k: test[k][index : index + 1] for k in self.spec.input_names},
                 true_list_reward=lambda slots, alpha, beta, truth=truth: truth(slots, alpha, beta),
@@ -222,4 +172,4 @@ class VideoSyntheticData(SplitDataModule):
             )
 
 
-__all__ = ["VideoSpec", "VideoSyntheticData"]
+__all__ = ["VideoSpec", "VideoSyntheticData", "VideoSyntheticOptions"]

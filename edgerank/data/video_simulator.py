@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from edgerank.config_values import int_range, non_negative, positive_int
 from edgerank.data.video_features import TASKS
-from edgerank.errors import ConfigError
 
 BASE_LOGIT = np.array([3.0, 0.8, -1.8])  # observed rates about .88 has_next, .4 effective view, .15 like
 INTEREST_W = np.array([0.3, 0.8, 1.0])
@@ -47,38 +47,36 @@ VIDEO_MBIT_PER_S = 1.5  # bitrate; the first 30 s are preloaded
 TIME_SCALE_S = 300.0  # drift of a watched item fades over minutes ...
 POSITION_SCALE = 10.0  # ... and over the exposures since it
 FATIGUE_SCALE = 20.0
+COUNTS = ("num_users", "num_videos", "num_categories", "sessions_per_user", "watched_per_request")
+EFFECTS = ("drift", "network_effect", "position_effect", "time_gap_effect", "pxtr_noise", "stale_seconds")
 
 
 @dataclass(frozen=True)
 class SimConfig:
     """Knobs of the simulator. Volume: ``num_users * sessions_per_user`` sessions."""
 
-    num_users: int = 600
+    num_users: int = 600  # volume: num_users * sessions_per_user sessions (~9k requests)
     num_videos: int = 1500
     num_categories: int = 12
     sessions_per_user: int = 3
     requests_per_session: tuple[int, int] = (3, 7)
-    candidates: tuple[int, int] = (20, 50)
-    watched_per_request: int = 6
-    drift: float = 1.0
-    network_effect: float = 1.0
-    position_effect: float = 1.0
-    time_gap_effect: float = 1.0
-    pxtr_noise: float = 0.5
-    stale_seconds: float = 300.0
+    candidates: tuple[int, int] = (20, 50)  # candidates per request (min, max)
+    watched_per_request: int = 6  # head of each list the user watches -> real-time sequence
+    drift: float = 1.0  # in-session interest drift from feedback on watched items (0: none)
+    network_effect: float = 1.0  # preload time lowers effective view (0: none)
+    position_effect: float = 1.0  # fatigue over the session + drift fading with exposures (0: none)
+    time_gap_effect: float = 1.0  # drift fading with time since the watched exposure (0: none)
+    pxtr_noise: float = 0.5  # std of the noise on the server's logits
+    stale_seconds: float = 300.0  # the server has not seen feedback younger than this
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("num_users", "num_videos", "num_categories", "sessions_per_user", "watched_per_request"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(name, f"must be a positive integer, got {getattr(self, name)}")
-        for name in ("requests_per_session", "candidates"):
-            low, high = getattr(self, name)
-            if not 1 <= int(low) <= int(high):
-                raise ConfigError(name, f"must be [min, max] with 1 <= min <= max, got {[low, high]}")
-        for name in ("drift", "network_effect", "position_effect", "time_gap_effect", "pxtr_noise", "stale_seconds"):
-            if float(getattr(self, name)) < 0:
-                raise ConfigError(name, f"must be >= 0, got {getattr(self, name)}")
+        checked: dict[str, Any] = {name: positive_int(name, getattr(self, name)) for name in COUNTS}
+        checked |= {name: int_range(name, getattr(self, name)) for name in ("requests_per_session", "candidates")}
+        checked |= {name: non_negative(name, getattr(self, name)) for name in EFFECTS}
+        checked["seed"] = int(self.seed)
+        for name, value in checked.items():  # frozen: the checked, normalised values replace the given ones
+            object.__setattr__(self, name, value)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

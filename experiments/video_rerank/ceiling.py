@@ -12,7 +12,7 @@ from edgerank.training.gauc import gauc
 
 
 def main() -> None:
-    data = VideoSyntheticData()  # the defaults of conf/data/video_synthetic.yaml, seed 0
+    data = VideoSyntheticData()  # the configured defaults (VideoSyntheticOptions), seed 0
     data.setup()
     test = data._splits["test"].tensors
     for i, task in enumerate(TASKS):
