@@ -3,7 +3,8 @@
 A plugin (``plugins/edgerank-dcn``, and the built-in ``ta_mmoe_ctx``) imports only from here,
 so edgerank's own models can change without breaking it:
 
-- **registration**: :func:`register_model`;
+- **registration**: :func:`register_model`, and :func:`store_defaults` for an options dataclass
+  (its defaults become the ``defaults:`` entry the plugin's YAML extends);
 - **option checks** that raise ``ConfigError(key, ...)``, which the registry reports under the
   key the user wrote (``model.cross_layers: must be a positive integer, got 0``). They reject
   what Python would let through: ``True`` as an integer, NaN as a number, a string as a list;
@@ -49,6 +50,7 @@ from edgerank.models.video_blocks import (
     watched_attention,
 )
 from edgerank.registry import register_model
+from edgerank.registry.defaults import store_defaults
 
 __all__ = [
     "TASKS",
@@ -75,5 +77,6 @@ __all__ = [
     "positive_int_list",
     "positive_number",
     "register_model",
+    "store_defaults",
     "watched_attention",
 ]
