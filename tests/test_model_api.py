@@ -85,3 +85,24 @@ def test_example_plugins_use_only_the_public_api(path):
     used = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("edgerank")}
     used |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names if a.name.startswith("edgerank")}
     assert used == {"edgerank.models.api"}
+
+
+@pytest.mark.parametrize(
+    "experiment, model", [("product_topk", "dense_topk"), *(("video_rerank", m) for m in ("ta_mmoe", "ta_mmoe_ctx", "dnn", "edgerec", "prm"))]
+)
+def test_every_model_option_is_declared_once_and_composed(make_cfg, experiment, model):
+    """``--cfg job`` shows the options dataclass's every field at its default; the YAML adds only ``name``."""
+    from dataclasses import asdict
+
+    import yaml
+    from omegaconf import OmegaConf
+
+    import edgerank.conf
+    from edgerank.registry import get
+
+    declared = get("model", model).options
+    cfg = make_cfg(f"+experiment={experiment}", f"model={model}", small=False)
+    defaults = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(declared()).items()}
+    assert OmegaConf.to_container(cfg.model, resolve=True) == {"name": model, **defaults}
+    conf = yaml.safe_load((Path(edgerank.conf.__file__).parent / "model" / f"{model}.yaml").read_text())
+    assert conf == {"defaults": [f"options/{declared.__name__}@_here_", "_self_"], "name": model}

@@ -28,6 +28,7 @@ from edgerank.data.video_synthetic_options import VideoSyntheticOptions
 from edgerank.data.video_truth import expected_list_reward
 from edgerank.data.splits import SplitDataModule
 from edgerank.registry import register_data
+from edgerank.registry.given_options import given_options
 
 
 @dataclass
@@ -113,11 +114,8 @@ class VideoSyntheticData(SplitDataModule):
     def __init__(self, options: VideoSyntheticOptions | None = None, **values: Any) -> None:
         """``options``, or the option ``values`` as keywords (``VideoSyntheticData(num_users=30)``)."""
         super().__init__()
-        if options is None:
-            options = VideoSyntheticOptions(**values)
-        elif values or not isinstance(options, VideoSyntheticOptions):
-            raise TypeError("VideoSyntheticData takes a VideoSyntheticOptions or option keywords, not both")
-        self.options, self.sim = options, options.simulator()
+        self.options = options = given_options(VideoSyntheticOptions, options, values, type(self).__name__)
+        self.sim = options.simulator()
         self.groups = check_groups(options.features)
         self.max_candidates, self.seq_len, self.batch_size, self.seed = options.max_candidates, options.seq_len, options.batch_size, options.seed
         self.spec: VideoSpec | None = None

@@ -17,7 +17,7 @@ so edgerank's own models can change without breaking it:
 - **bases**: :class:`VideoRerankNet` (``forward(**inputs) -> {task: logits}``; its
   ``on_device()`` is the :class:`RerankGraph` the exporter converts) and
   :class:`TargetAttentionMMoE` (``ta_mmoe``, with parts ``encoder``, ``attention``, ``mmoe``,
-  ``heads``) to extend.
+  ``heads``, and its options :class:`TAMMoEOptions`) to extend.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from edgerank.data.video import VideoSpec
 from edgerank.data.video_features import TASKS
 from edgerank.errors import ConfigError
 from edgerank.models.layers import dropout_rate, mlp
+from edgerank.models.options import TAMMoEContextOptions, TAMMoEOptions
 from edgerank.models.ta_mmoe import TargetAttentionMMoE
 from edgerank.models.video_blocks import (
     GRUCell,
@@ -58,6 +59,8 @@ __all__ = [
     "GRUCell",
     "MMoE",
     "RerankGraph",
+    "TAMMoEContextOptions",
+    "TAMMoEOptions",
     "TargetAttention",
     "TargetAttentionMMoE",
     "TaskHeads",

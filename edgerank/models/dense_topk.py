@@ -8,7 +8,7 @@ class indices to int32 SKU ids.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -16,8 +16,10 @@ from torch import nn
 from edgerank.data.choice import ChoiceSpec
 from edgerank.errors import ConfigError
 from edgerank.graph import OnDeviceGraph
-from edgerank.models.layers import dropout_rate, mlp
+from edgerank.models.layers import mlp
+from edgerank.models.options import DenseTopKOptions
 from edgerank.registry import register_model
+from edgerank.registry.given_options import given_options
 
 INELIGIBLE_SCORE = -1.0
 
@@ -26,16 +28,15 @@ INELIGIBLE_SCORE = -1.0
 class DenseTopK(nn.Module):
     """Input -> Dense(hidden...) relu -> Dense(N) logits; :meth:`on_device` adds the app-side head."""
 
-    def __init__(self, spec: ChoiceSpec, hidden: Sequence[int] = (64, 128), top_k: int = 5, dropout: float = 0.0) -> None:
+    Options = DenseTopKOptions
+
+    def __init__(self, spec: ChoiceSpec, options: DenseTopKOptions | None = None, **values: Any) -> None:
         super().__init__()
-        hidden = list(hidden)
-        if not hidden or any(not isinstance(h, int) or h < 1 for h in hidden):
-            raise ConfigError("hidden", f"must be a non-empty list of positive integers, got {hidden}")
-        if not 1 <= int(top_k) <= spec.num_products:
-            raise ConfigError("top_k", f"must be between 1 and the number of products ({spec.num_products}), got {top_k}")
-        dropout = dropout_rate(dropout)
-        self.top_k = int(top_k)
-        self.layers = mlp([spec.input_dim, *hidden, spec.num_products], dropout)
+        self.options = o = given_options(DenseTopKOptions, options, values, type(self).__name__)
+        if not 1 <= o.top_k <= spec.num_products:
+            raise ConfigError("top_k", f"must be between 1 and the number of products ({spec.num_products}), got {o.top_k}")
+        self.top_k = o.top_k
+        self.layers = mlp([spec.input_dim, *o.hidden, spec.num_products], o.dropout)
         self.register_buffer("sku_ids", torch.as_tensor(spec.sku_ids, dtype=torch.int32))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:

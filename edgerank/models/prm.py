@@ -21,14 +21,13 @@ weights; attention is two batched 3-D matmuls with the padding mask added to the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from edgerank.data.video import VideoSpec
-from edgerank.errors import ConfigError
-from edgerank.models.layers import dropout_rate, positive, positive_list
+from edgerank.models.options import PRMOptions
 from edgerank.models.scorer import PointwiseScorer
 from edgerank.models.video_blocks import TaskHeads, VideoEncoder, VideoRerankNet, personalised_candidates, watched_attention
 from edgerank.registry import register_model
@@ -65,33 +64,19 @@ class SelfAttentionBlock(nn.Module):
 
 @register_model("prm", description="PRM (Pei et al. 2019): transformer over the candidate list with personalised inputs, all scores in one pass")
 class PRM(VideoRerankNet):
-    def __init__(
-        self,
-        spec: VideoSpec,
-        embed_dim: int = 8,
-        attention_hidden: int = 16,
-        attention_dim: int = 16,
-        model_dim: int = 32,
-        num_heads: int = 2,
-        num_layers: int = 2,
-        ffn_dim: int = 64,
-        tower_hidden: Sequence[int] = (16,),
-        dropout: float = 0.0,
-    ) -> None:
-        super().__init__(spec)
-        positive("embed_dim", embed_dim)
-        positive("num_layers", num_layers)
-        if positive("model_dim", model_dim) % positive("num_heads", num_heads):
-            raise ConfigError("num_heads", f"must divide model_dim={model_dim}, got {num_heads}")
-        dropout = dropout_rate(dropout)
-        self.encoder = VideoEncoder(spec, embed_dim)
-        self.attention = watched_attention(self.encoder, positive("attention_hidden", attention_hidden), positive("attention_dim", attention_dim))
-        in_dim = self.encoder.cand_dim + (attention_dim if self.attention is not None else 0)
-        self.num_heads = num_heads
-        self.input = nn.Linear(in_dim, model_dim)
-        self.position = nn.Parameter(torch.randn(spec.max_candidates, model_dim) * 0.02)  # slot = server position
-        self.blocks = nn.ModuleList(SelfAttentionBlock(model_dim, num_heads, positive("ffn_dim", ffn_dim), dropout) for _ in range(num_layers))
-        self.heads = TaskHeads(model_dim, positive_list("tower_hidden", tower_hidden), dropout)
+    Options = PRMOptions
+
+    def __init__(self, spec: VideoSpec, options: PRMOptions | None = None, **values: Any) -> None:
+        super().__init__(spec, options, **values)
+        o = self.options
+        self.encoder = VideoEncoder(spec, o.embed_dim)
+        self.attention = watched_attention(self.encoder, o.attention_hidden, o.attention_dim)
+        in_dim = self.encoder.cand_dim + (o.attention_dim if self.attention is not None else 0)
+        self.num_heads = o.num_heads
+        self.input = nn.Linear(in_dim, o.model_dim)
+        self.position = nn.Parameter(torch.randn(spec.max_candidates, o.model_dim) * 0.02)  # slot = server position
+        self.blocks = nn.ModuleList(SelfAttentionBlock(o.model_dim, o.num_heads, o.ffn_dim, o.dropout) for _ in range(o.num_layers))
+        self.heads = TaskHeads(o.model_dim, o.tower_hidden, o.dropout)
 
     def forward(self, **x: torch.Tensor) -> dict[str, torch.Tensor]:
         mask = x["cand_mask"]

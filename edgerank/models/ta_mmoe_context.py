@@ -26,49 +26,33 @@ before it; every other candidate is labelled at the request's moment, i.e. with 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from edgerank.models.api import (
-    TASKS,
-    ConfigError,
-    TargetAttentionMMoE,
-    VideoSpec,
-    mlp,
-    positive_int,
-    positive_int_list,
-    register_model,
-)
+from edgerank.models.api import TASKS, TAMMoEContextOptions, TargetAttentionMMoE, VideoSpec, mlp, register_model
 
 
 @register_model("ta_mmoe_ctx", description="ta_mmoe with the partial list as context (for beam / adaptive_beam rankers)")
 class ContextualTAMMoE(TargetAttentionMMoE):
     training_inputs = ("exposed",)  # batches carry it; the exported graphs do not take it
 
-    def __init__(
-        self,
-        spec: VideoSpec,
-        context_dim: int = 16,
-        context_hidden: Sequence[int] = (32,),
-        context_width: int = 32,
-        **ta_mmoe_options: Any,
-    ) -> None:
-        super().__init__(spec, **ta_mmoe_options)
-        self.context_dim = positive_int("context_dim", context_dim)
-        if context_dim < 2:
-            raise ConfigError("context_dim", f"needs at least 2 (learned part + the count column), got {context_dim}")
+    Options = TAMMoEContextOptions
+
+    def __init__(self, spec: VideoSpec, options: TAMMoEContextOptions | None = None, **values: Any) -> None:
+        super().__init__(spec, options, **values)
+        o = self.options
+        self.context_dim = o.context_dim
         tasks = len(TASKS)
         self.num_experts = self.mmoe.num_experts
         self.tower_width = self.heads.towers[TASKS[0]].width
         in_dim = self.mmoe.in_dim
-        self.item_projection = mlp([in_dim, *positive_int_list("context_hidden", context_hidden), context_dim - 1])
-        self.context_gates = nn.Linear(context_dim, tasks * self.num_experts, bias=False)
-        width = positive_int("context_width", context_width)
+        self.item_projection = mlp([in_dim, *o.context_hidden, o.context_dim - 1])
+        self.context_gates = nn.Linear(o.context_dim, tasks * self.num_experts, bias=False)
+        width = o.context_width
         self.context_candidate = nn.Linear(in_dim, width)  # the candidate's half of the context layer
-        self.context_layer = nn.Linear(context_dim, width, bias=False)
+        self.context_layer = nn.Linear(o.context_dim, width, bias=False)
         self.context_towers = nn.Linear(width, tasks * self.tower_width, bias=False)
 
     # -- shared pieces ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ slicing inside ``forward``); size-1 dims are summed away instead of squeezed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -19,6 +20,7 @@ from edgerank.data.video import VideoSpec
 from edgerank.data.video_features import TASKS
 from edgerank.graph import OnDeviceGraph
 from edgerank.models.layers import mlp
+from edgerank.registry.given_options import given_options
 
 
 class VideoEncoder(nn.Module):
@@ -231,11 +233,21 @@ class MMoE(nn.Module):
 
 
 class VideoRerankNet(nn.Module):
-    """Base of the re-rankers: ``forward(**inputs) -> {task: logits [B, M]}``."""
+    """Base of the re-rankers: ``forward(**inputs) -> {task: logits [B, M]}``.
 
-    def __init__(self, spec: VideoSpec) -> None:
+    A subclass that declares its options (``Options = MyOptions``, a dataclass) gets them as
+    :attr:`options`, from the registry's ``options=`` or from keywords (``Net(spec, hidden=[32])``).
+    """
+
+    Options: ClassVar[type | None] = None
+
+    def __init__(self, spec: VideoSpec, options: Any = None, **values: Any) -> None:
         super().__init__()
         self.input_names = list(spec.input_names)
+        if self.Options is not None:
+            self.options = given_options(self.Options, options, values, type(self).__name__)
+        elif options is not None or values:
+            raise TypeError(f"{type(self).__name__} declares no Options")
 
     def on_device(self) -> "RerankGraph":
         return RerankGraph(self)

@@ -6,38 +6,29 @@ attention), the pair features as their mean over the sequence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from edgerank.data.video import VideoSpec
-from edgerank.errors import ConfigError
-from edgerank.models.layers import dropout_rate, mlp, positive, positive_list
+from edgerank.models.layers import mlp
+from edgerank.models.options import VideoDNNOptions
 from edgerank.models.video_blocks import TaskHeads, VideoEncoder, VideoRerankNet
 from edgerank.registry import register_model
 
 
 @register_model("dnn", description="Short-video baseline: concat of candidate features and mean-pooled sequence -> MLP, multi-task heads")
 class VideoDNN(VideoRerankNet):
-    def __init__(
-        self,
-        spec: VideoSpec,
-        embed_dim: int = 8,
-        hidden: Sequence[int] = (128, 64),
-        tower_hidden: Sequence[int] = (16,),
-        dropout: float = 0.0,
-    ) -> None:
-        super().__init__(spec)
-        positive("embed_dim", embed_dim)
-        hidden = positive_list("hidden", hidden)
-        if not hidden:
-            raise ConfigError("hidden", "must list at least one layer size")
-        dropout = dropout_rate(dropout)
-        self.encoder = VideoEncoder(spec, embed_dim)
+    Options = VideoDNNOptions
+
+    def __init__(self, spec: VideoSpec, options: VideoDNNOptions | None = None, **values: Any) -> None:
+        super().__init__(spec, options, **values)
+        o = self.options
+        self.encoder = VideoEncoder(spec, o.embed_dim)
         enc = self.encoder
         in_dim = enc.cand_dim + enc.seq_dim + enc.pair_dim
-        self.bottom = mlp([in_dim, *hidden], dropout, last_activation=True)
-        self.heads = TaskHeads(hidden[-1], positive_list("tower_hidden", tower_hidden), dropout)
+        self.bottom = mlp([in_dim, *o.hidden], o.dropout, last_activation=True)
+        self.heads = TaskHeads(o.hidden[-1], o.tower_hidden, o.dropout)
 
     def forward(self, **x: torch.Tensor) -> dict[str, torch.Tensor]:
         cand = self.encoder.candidates(x)

@@ -14,7 +14,7 @@ option checks, ``VideoEncoder``, the target attention, ``TaskHeads``, ``VideoRer
 
 from __future__ import annotations
 
-from edgerank_dcn.model import CrossNetwork, DCNv2
+from edgerank_dcn.model import CrossNetwork, DCNv2, DCNv2Options
 
-__all__ = ["CrossNetwork", "DCNv2"]
+__all__ = ["CrossNetwork", "DCNv2", "DCNv2Options"]
 __version__ = "0.1.0"

@@ -18,7 +18,8 @@ sliced inside ``forward``), the layer loop is static, and no op depends on the d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -35,10 +36,39 @@ from edgerank.models.api import (
     positive_int,
     positive_int_list,
     register_model,
+    store_defaults,
     watched_attention,
 )
 
 STRUCTURES = ("parallel", "stacked")
+
+
+@dataclass
+class DCNv2Options:
+    """Every option of ``dcn_v2``, its default and its check (``conf/model/dcn_v2.yaml`` extends these)."""
+
+    embed_dim: int = 8
+    attention_hidden: int = 32  # target attention of each candidate over the watched sequence
+    attention_dim: int = 32
+    cross_layers: int = 3  # x_{l+1} = x0 * (W_l x_l + b_l) + x_l
+    low_rank: int | None = None  # None: full-rank W_l; r: W_l = U_l V_l^T with rank r (fewer weights)
+    deep_hidden: tuple[int, ...] = (64, 32)  # deep tower next to the cross network
+    structure: str = "parallel"  # parallel: heads see [cross, deep]; stacked: deep tower on top of cross
+    tower_hidden: tuple[int, ...] = (16,)  # one tower per task (has_next, effective_view, like)
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        for key in ("embed_dim", "attention_hidden", "attention_dim", "cross_layers"):
+            setattr(self, key, positive_int(key, getattr(self, key)))
+        if self.low_rank is not None:
+            self.low_rank = positive_int("low_rank", self.low_rank)
+        self.structure = one_of("structure", self.structure, STRUCTURES)
+        self.deep_hidden = positive_int_list("deep_hidden", self.deep_hidden, allow_empty=self.structure == "parallel")
+        self.tower_hidden = positive_int_list("tower_hidden", self.tower_hidden)
+        self.dropout = dropout_rate(self.dropout)
+
+
+store_defaults("model", DCNv2Options)
 
 
 class CrossLayer(nn.Module):
@@ -83,41 +113,25 @@ class DCNv2(VideoRerankNet):
     through ``PointwiseScorer``.
     """
 
-    def __init__(
-        self,
-        spec: VideoSpec,
-        embed_dim: int = 8,
-        attention_hidden: int = 32,
-        attention_dim: int = 32,
-        cross_layers: int = 3,
-        low_rank: int | None = None,
-        deep_hidden: Sequence[int] = (64, 32),
-        structure: str = "parallel",
-        tower_hidden: Sequence[int] = (16,),
-        dropout: float = 0.0,
-    ) -> None:
-        super().__init__(spec)
-        for key, value in (("embed_dim", embed_dim), ("attention_hidden", attention_hidden), ("attention_dim", attention_dim), ("cross_layers", cross_layers)):
-            positive_int(key, value)
-        if low_rank is not None:
-            positive_int("low_rank", low_rank)
-        self.structure = one_of("structure", structure, STRUCTURES)
-        deep_hidden = positive_int_list("deep_hidden", deep_hidden, allow_empty=structure == "parallel")
-        tower_hidden = positive_int_list("tower_hidden", tower_hidden)
-        dropout = dropout_rate(dropout)
+    Options = DCNv2Options
 
-        self.encoder = VideoEncoder(spec, embed_dim)
+    def __init__(self, spec: VideoSpec, options: DCNv2Options | None = None, **values: Any) -> None:
+        super().__init__(spec, options, **values)
+        o = self.options
+        self.structure = o.structure
+        self.encoder = VideoEncoder(spec, o.embed_dim)
         # Without a watched sequence (rts and fe off) there is nothing to attend over: None.
-        self.attention = watched_attention(self.encoder, attention_hidden, attention_dim)
-        x0_dim = self.encoder.cand_dim + (attention_dim if self.attention is not None else 0)
-        self.cross = CrossNetwork(x0_dim, cross_layers, low_rank)
-        if structure == "parallel":
+        self.attention = watched_attention(self.encoder, o.attention_hidden, o.attention_dim)
+        x0_dim = self.encoder.cand_dim + (o.attention_dim if self.attention is not None else 0)
+        self.cross = CrossNetwork(x0_dim, o.cross_layers, o.low_rank)
+        deep_hidden, dropout = o.deep_hidden, o.dropout
+        if o.structure == "parallel":
             self.deep = mlp([x0_dim, *deep_hidden], dropout, last_activation=True) if deep_hidden else None
             head_dim = x0_dim + (deep_hidden[-1] if deep_hidden else 0)
         else:
             self.deep = mlp([x0_dim, *deep_hidden], dropout, last_activation=True)
             head_dim = deep_hidden[-1]
-        self.heads = TaskHeads(head_dim, tower_hidden, dropout)
+        self.heads = TaskHeads(head_dim, o.tower_hidden, dropout)
 
     def x0(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
         """``[B, M, d]``: candidate features, plus what the candidate found in the watched list."""
