@@ -26,6 +26,25 @@ def test_unknown_name_lists_known_names_and_suggests_close_match():
     assert "Known model plugins: dense_topk, ta_mmoe" in message
 
 
+def test_a_module_that_a_plugin_imports_registers_under_its_own_package():
+    """A plugin importing edgerank.models.api imports (and so registers) ta_mmoe while the
+    plugin's entry point loads; ta_mmoe still belongs to edgerank, not to the plugin."""
+    registry = Registry()
+
+    def own():
+        """own"""
+
+    def imported():
+        """imported"""
+
+    own.__module__, imported.__module__ = "edgerank_dcn.model", "edgerank.models.ta_mmoe"
+    with registry._attributing_to("edgerank-dcn", "edgerank_dcn"):
+        registry.register("model", "dcn_v2")(own)
+        registry.register("model", "ta_mmoe")(imported)
+    assert registry.get("model", "dcn_v2").package == "edgerank-dcn"
+    assert registry.get("model", "ta_mmoe").package == "edgerank"
+
+
 def test_unknown_kind_says_none_registered():
     with pytest.raises(PluginError, match=r"unknown ranker plugin 'beam'\. Known ranker plugins: \(none registered\)"):
         Registry().get("ranker", "beam")

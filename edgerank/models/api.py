@@ -17,7 +17,8 @@ so edgerank's own models can change without breaking it:
 - **bases**: :class:`VideoRerankNet` (``forward(**inputs) -> {task: logits}``; its
   ``on_device()`` is the :class:`RerankGraph` the exporter converts) and
   :class:`TargetAttentionMMoE` (``ta_mmoe``, with parts ``encoder``, ``attention``, ``mmoe``,
-  ``heads``, and its options :class:`TAMMoEOptions`) to extend.
+  ``heads``, and its options :class:`TAMMoEOptions`) to extend; for the product scenario,
+  :class:`DenseTopK` over a :class:`ChoiceSpec`.
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ from edgerank.config_values import (
     positive_int_list,
     positive_number,
 )
+from edgerank.data.choice import ChoiceSpec
 from edgerank.data.video import VideoSpec
 from edgerank.data.video_features import TASKS
 from edgerank.errors import ConfigError
+from edgerank.models.dense_topk import DenseTopK
 from edgerank.models.layers import dropout_rate, mlp
 from edgerank.models.options import TAMMoEContextOptions, TAMMoEOptions
 from edgerank.models.ta_mmoe import TargetAttentionMMoE
@@ -55,7 +58,9 @@ from edgerank.registry.defaults import store_defaults
 
 __all__ = [
     "TASKS",
+    "ChoiceSpec",
     "ConfigError",
+    "DenseTopK",
     "GRUCell",
     "MMoE",
     "RerankGraph",

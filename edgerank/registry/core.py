@@ -53,6 +53,7 @@ class Registry:
     def __init__(self) -> None:
         self._plugins: dict[str, dict[str, Plugin]] = {}
         self._loading_package: str | None = None
+        self._loading_root: str | None = None  # top-level module of the entry point being loaded
         self._loaded_entry_points = False
 
     # -- registration -------------------------------------------------------------------------
@@ -69,7 +70,11 @@ class Registry:
         def decorator(factory: F) -> F:
             declared = options if options is not None else getattr(factory, "Options", None)
             plugin_name = name or factory.__name__
-            package = self._loading_package or factory.__module__.split(".")[0]
+            # a module the plugin imports (edgerank's own ta_mmoe, through edgerank.models.api)
+            # registers under its own package, not under the plugin being loaded
+            root = factory.__module__.split(".")[0]
+            loading = self._loading_package and self._loading_root in (None, root)
+            package = self._loading_package if loading else root
             plugin = Plugin(
                 kind=kind,
                 name=plugin_name,
@@ -93,12 +98,13 @@ class Registry:
 
     # -- discovery ----------------------------------------------------------------------------
     @contextmanager
-    def _attributing_to(self, package: str) -> Iterator[None]:
-        previous, self._loading_package = self._loading_package, package
+    def _attributing_to(self, package: str, root: str | None = None) -> Iterator[None]:
+        previous = self._loading_package, self._loading_root
+        self._loading_package, self._loading_root = package, root
         try:
             yield
         finally:
-            self._loading_package = previous
+            self._loading_package, self._loading_root = previous
 
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
         """Import every module declared in the entry-point ``group`` (once per process).
@@ -110,7 +116,7 @@ class Registry:
             return
         for entry_point in sorted(metadata.entry_points(group=group), key=lambda e: e.name):
             package = entry_point.dist.name if entry_point.dist else entry_point.module
-            with self._attributing_to(package):
+            with self._attributing_to(package, entry_point.value.split(":")[0].split(".")[0]):
                 try:
                     entry_point.load()
                 except PluginError:
