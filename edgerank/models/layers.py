@@ -1,4 +1,4 @@
-"""MLP stacks, and the option checks every model uses (from :mod:`edgerank.config_values`)."""
+"""MLP stacks, and the dropout check of the models (the other checks: :mod:`edgerank.config_values`)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from edgerank.config_values import in_range, positive_int, positive_int_list
+from edgerank.config_values import in_range, positive_int
 
-positive = positive_int
-positive_list = positive_int_list
+positive = positive_int  # the name edgerank.rankers.seq2slate imports
 
 
 def dropout_rate(value: float) -> float:
