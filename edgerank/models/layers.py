@@ -6,9 +6,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from edgerank.config_values import in_range, positive_int
-
-positive = positive_int  # the name edgerank.rankers.seq2slate imports
+from edgerank.config_values import in_range
 
 
 def dropout_rate(value: float) -> float:
