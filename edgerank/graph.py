@@ -14,7 +14,7 @@ argument, so every backend executes the same control flow and no runner is kept 
 
 Why here, at the bottom of the package and without torch at import time: models and rankers
 provide graphs, export and bench consume them, and the numpy-only app loop
-(:mod:`edgerank.rankers.loop`, which the torch-free runtime shares) calls runners of this very
+(:mod:`edgerank.core.app_loop`, which the torch-free runtime shares) calls runners of this very
 type; each of them may import this module without importing anything above itself. Torch is
 imported only where eager runners are made.
 """
@@ -27,12 +27,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from edgerank.core.runners import SINGLE, Runner, Runners
+
 if TYPE_CHECKING:
     from torch import nn
 
-SINGLE = "forward"  # the name of a one-signature graph's signature
-Runner = Callable[..., Mapping[str, np.ndarray]]  # one signature: keyword numpy inputs -> named numpy outputs
-Runners = Mapping[str, Runner]
 # a task's test metrics measured through one backend's runner (float against int8 .tflite)
 Evaluator = Callable[[Runner], dict[str, float]]
 

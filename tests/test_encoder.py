@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from edgerank.data.encoder import UNKNOWN, GroupOneHotEncoder, feature_group
+from edgerank.core.encoder import UNKNOWN, GroupOneHotEncoder, feature_group
 from edgerank.errors import ConfigError
 
 ROWS = {

@@ -12,7 +12,7 @@ from torchmetrics.retrieval import RetrievalMAP, RetrievalNormalizedDCG
 from edgerank.data.ranking import RankingRequest
 from edgerank.rankers.greedy import GreedyRanker
 from edgerank.models.scorer import PointwiseScorer
-from edgerank.training.list_metrics import average_precision_at_k, gains, list_metrics, ndcg_at_k
+from edgerank.metrics.list_metrics import average_precision_at_k, gains, list_metrics, ndcg_at_k
 from edgerank.training.rerank_eval import evaluate_ranker
 from ranker_fixtures import ToyPointwise, request, tensors
 

@@ -8,7 +8,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from edgerank.console import round_metric
-from edgerank.data.encoder import GroupOneHotEncoder
+from edgerank.core.encoder import GroupOneHotEncoder
 from edgerank.pipeline import run
 
 

@@ -16,8 +16,8 @@ from edgerank.rankers.adaptive_beam import AdaptiveBeamRanker
 from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.beam import BeamSearchRanker
 from edgerank.rankers.greedy import GreedyRanker
-from edgerank.rankers.list_reward import list_reward
-from edgerank.rankers.loop import NO_TIE
+from edgerank.core.list_reward import list_reward
+from edgerank.core.app_loop import NO_TIE
 from edgerank.rankers.options import AdaptiveBeamOptions, BeamOptions, GreedyOptions, Seq2SlateOptions
 from edgerank.models.scorer import PointwiseScorer
 from ranker_fixtures import ToyPointwise, ToyScorer, request, tensors

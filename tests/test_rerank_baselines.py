@@ -17,7 +17,7 @@ from edgerank.models.ta_mmoe import TargetAttentionMMoE
 from edgerank.pipeline import run
 from edgerank.rankers.greedy import GreedyRanker
 from edgerank.rankers.seq2slate import Seq2SlateRanker
-from edgerank.training.list_metrics import gains, ndcg_at_k
+from edgerank.metrics.list_metrics import gains, ndcg_at_k
 from ranker_fixtures import ToyScorer, request, tensors
 from test_video_end_to_end import SMALL_DATA
 

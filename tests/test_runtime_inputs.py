@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from appside_fixtures import tiny_run
-from edgerank.data.video_features import BY_NAME
+from edgerank.core.video_features import BY_NAME
 from edgerank.runtime import FixedArtifact, ProductRuntime, VideoRuntime
 from edgerank.runtime.input_check import check_inputs
 from video_runtime_fixtures import tiny_video_run

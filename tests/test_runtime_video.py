@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgerank.data.video_features import TASKS, encode_requests
+from edgerank.core.video_features import TASKS, encode_requests
 from edgerank.export.reference import load_graph
 from edgerank.monitor import EventLog, summarize
 from edgerank.runtime import FixedArtifact, VideoRuntime

@@ -22,7 +22,7 @@ def test_video_runtime_serves_a_session_without_torch(run, tmp_path):
         f"""
         import json, sys
         from edgerank.runtime import FixedArtifact, VideoRuntime
-        from edgerank.rankers.loop import drive  # the adaptive beam app loop too
+        from edgerank.core.app_loop import drive  # the adaptive beam app loop too
         from edgerank.monitor import EventLog, summarize
         log = EventLog({str(tmp_path / "events.sqlite")!r})
         runtime = VideoRuntime(FixedArtifact({str(run.artifact)!r}), monitor=log)

@@ -1,6 +1,6 @@
 """Rankers on the device: the runtime returns the exported ranker's list, as PyTorch does.
 
-The adaptive beam search's app loop is the torch-free :func:`edgerank.rankers.loop.drive`, the
+The adaptive beam search's app loop is the torch-free :func:`edgerank.core.app_loop.drive`, the
 same code PyTorch eager evaluation runs. Exporting ranker graphs takes a while, so those tests
 are ``slow``.
 """
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgerank.data.video_features import encode_requests
+from edgerank.core.video_features import encode_requests
 from edgerank.graph import eager_runners
 from edgerank.rankers import adaptive_beam
 from edgerank.runtime import FixedArtifact, VideoRuntime

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edgerank.data.video import VideoSyntheticData, VideoSyntheticOptions
-from edgerank.data.video_features import encode_requests, input_names, check_groups
+from edgerank.core.video_features import encode_requests, input_names, check_groups
 from edgerank.data.video_simulator import simulate
 from edgerank.errors import ConfigError, DataError
 

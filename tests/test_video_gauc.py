@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from edgerank.training.gauc import GroupAUC, gauc, request_auc
+from edgerank.metrics.gauc import GroupAUC, gauc, request_auc
 
 
 def test_gauc_on_a_hand_computed_example():

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import run_cli
 from edgerank.data.video import VideoSyntheticData
-from edgerank.data.video_ids import IdMap
+from edgerank.core.video_ids import IdMap
 from edgerank.data.video_log import VideoLogData
 from edgerank.errors import ConfigError, DataError
 from edgerank.simulate import main as simulate_main

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from conftest import compose_config, debug, run_cli
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_features import TASKS
 from edgerank.data.video_log_events import log_requests, request_events
 from edgerank.data.video_log_prepare import PREPARED
 from edgerank.data.video_stream import Shards

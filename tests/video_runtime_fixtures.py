@@ -19,7 +19,7 @@ from typing import Any
 
 from conftest import compose_config, debug
 
-from edgerank.data.video_features import TASKS  # the order of a candidate's pxtr list
+from edgerank.core.video_features import TASKS  # the order of a candidate's pxtr list
 
 OVERRIDES = ["+experiment=video_rerank", "data.num_users=40", "trainer.max_epochs=1", "export.parity_samples=8"]
 UNIX_T0 = 1_764_000_000.0  # a realistic clock: the runtime must only use differences

@@ -7,7 +7,7 @@ peak after importing the runtime library (before the model), what loading the mo
 PyTorch this includes importing the model's Python code, i.e. edgerank and Lightning), and what
 serving the requests added on top. A multi-signature artifact (adaptive beam: ``prepare``,
 ``step``, ``finish``) is served as the app serves it, by the numpy loop
-:func:`edgerank.rankers.loop.drive` with the list size and threshold of its manifest; its
+:func:`edgerank.core.app_loop.drive` with the list size and threshold of its manifest; its
 PyTorch graph runs the same loop over its eager modules.
 """
 
@@ -43,7 +43,7 @@ def tflite_call(interpreter: Any, manifest: dict[str, Any]) -> Callable[[dict[st
     if len(names) == 1:
         runner = interpreter.get_signature_runner()
         return lambda r: runner(**r)
-    from edgerank.rankers.loop import SIGNATURES, drive
+    from edgerank.core.app_loop import SIGNATURES, drive
 
     options = manifest.get("ranker") or {}
     if names != set(SIGNATURES) or "list_size" not in options or "threshold" not in options:

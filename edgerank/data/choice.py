@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from edgerank.data.encoder import GroupOneHotEncoder, feature_group
+from edgerank.core.encoder import GroupOneHotEncoder, feature_group
 from edgerank.data.splits import SplitDataModule
 from edgerank.errors import ConfigError, DataError
 

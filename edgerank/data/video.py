@@ -2,7 +2,7 @@
 
 Requests are split by *session* (seeded), so a test request's real-time sequence never comes
 from a training session. Batches are dicts of fixed-shape tensors (see
-:mod:`edgerank.data.video_features`); the model reads only the inputs of the enabled feature
+:mod:`edgerank.core.video_features`); the model reads only the inputs of the enabled feature
 groups, the task also reads ``labels`` and the server scores ``cand_pxtr`` for the reference.
 """
 
@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
-from edgerank.data.video_contract import encode_rows
-from edgerank.data.video_features import BY_NAME, TASKS, check_groups, input_names
-from edgerank.data.video_ids import IdMap
+from edgerank.core.video_contract import encode_rows
+from edgerank.core.video_features import BY_NAME, TASKS, check_groups, input_names
+from edgerank.core.video_ids import IdMap
 from edgerank.data.video_log_schema import rows_from_columns
 from edgerank.data.ranking import RankingRequest
 from edgerank.data.video_sim_log import log_columns

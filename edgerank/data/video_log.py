@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from edgerank.data.ranking import RankingRequest
 from edgerank.data.splits import SplitDataModule
 from edgerank.data.video import VideoSpec
-from edgerank.data.video_features import check_groups
+from edgerank.core.video_features import check_groups
 from edgerank.data.video_log_prepare import PrepareOptions, check_log, prepare
 from edgerank.data.video_stream import Shards, StreamingRequests
 from edgerank.errors import ConfigError

@@ -29,7 +29,7 @@ from typing import Any
 
 import polars as pl
 
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_features import TASKS
 from edgerank.data.video_log_schema import PXTR
 from edgerank.errors import ConfigError
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_features import TASKS
 
 
 def log_requests(frame: pl.DataFrame) -> list[pl.DataFrame]:

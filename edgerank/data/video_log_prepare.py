@@ -10,8 +10,8 @@ Stages (see README "Bring your own feed logs"):
 3. **stale server estimate** (``pxtr=estimate`` only): one out-of-core DuckDB pass over every
    partition's exposures between the ``sessions`` and ``encode`` phases
    (:mod:`edgerank.data.video_log_estimate`);
-4. **encode** (per partition): ids mapped (:mod:`edgerank.data.video_ids`), rows encoded by the
-   contract (:func:`edgerank.data.video_contract.encode_rows`), one ``.npy`` per tensor;
+4. **encode** (per partition): ids mapped (:mod:`edgerank.core.video_ids`), rows encoded by the
+   contract (:func:`edgerank.core.video_contract.encode_rows`), one ``.npy`` per tensor;
 5. **split** (sessions only, small): by time (later sessions are the test set) or by session.
 
 Stages 2-4 of one partition depend on nothing but that partition (and, for the estimate, the
@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from edgerank.data.video_contract import check_rows, encode_rows
-from edgerank.data.video_features import TASKS
-from edgerank.data.video_ids import IdMap
+from edgerank.core.video_contract import check_rows, encode_rows
+from edgerank.core.video_features import TASKS
+from edgerank.core.video_ids import IdMap
 from edgerank.data.video_log_estimate import CANON, COUNTS, stale_counts, stale_estimate, with_query_keys
 from edgerank.data.video_log_read import (
     LogFile, count_rows, first_problem, id_types, log_files, log_summary, resolve_columns, typed)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_features import TASKS
 from edgerank.data.video_log_schema import BY_NAME, GROUP_NEEDS, PXTR, REQUIRED, TRUTH
 from edgerank.errors import ConfigError, DataError
 

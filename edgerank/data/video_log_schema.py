@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgerank.data.video_contract import as_rows
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_contract import as_rows
+from edgerank.core.video_features import TASKS
 
 
 @dataclass(frozen=True)

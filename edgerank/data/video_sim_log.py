@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_features import TASKS
 from edgerank.data.video_log_schema import PXTR, TRUTH
 from edgerank.data.video_simulator import Request
 

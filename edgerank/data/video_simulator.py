@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from edgerank.config_values import int_range, non_negative, positive_int
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_features import TASKS
 
 BASE_LOGIT = np.array([3.0, 0.8, -1.8])  # observed rates about .88 has_next, .4 effective view, .15 like
 INTEREST_W = np.array([0.3, 0.8, 1.0])

@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from edgerank.config_values import in_range, positive_int
-from edgerank.data.video_features import check_groups
+from edgerank.core.video_features import check_groups
 from edgerank.data.video_simulator import SimConfig
 from edgerank.errors import ConfigError
 from edgerank.registry.defaults import store_defaults

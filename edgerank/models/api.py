@@ -35,7 +35,7 @@ from edgerank.config_values import (
 )
 from edgerank.data.choice import ChoiceSpec
 from edgerank.data.video import VideoSpec
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_features import TASKS
 from edgerank.errors import ConfigError
 from edgerank.models.dense_topk import DenseTopK
 from edgerank.models.layers import dropout_rate, mlp

@@ -1,7 +1,7 @@
 """Building blocks shared by the short-video re-rankers (``ta_mmoe``, ``dnn``, ``edgerec``).
 
 All three read the same inputs (those of the enabled feature groups, see
-:mod:`edgerank.data.video_features`) through :class:`VideoEncoder`, so a comparison between them
+:mod:`edgerank.core.video_features`) through :class:`VideoEncoder`, so a comparison between them
 is about the architecture only. Written for litert-torch: int32 ids go straight into
 ``nn.Embedding``; masks are multiplications (no boolean indexing, no data-dependent branches);
 recurrences are unrolled over the fixed lengths with separate ``nn.Linear`` per gate (no weight
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from edgerank.data.video import VideoSpec
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_features import TASKS
 from edgerank.graph import OnDeviceGraph
 from edgerank.models.layers import mlp
 from edgerank.registry.given_options import given_options

@@ -10,7 +10,7 @@ the candidate with the largest ListReward gain under that beam's context). That 
 always pay for the full search. On the device the saving is made real by exporting three
 signatures in one ``.tflite`` - ``prepare`` (per-request work and the first expansion),
 ``step`` (one expansion of k beams) and ``finish`` (the rest of the list from the best beam, width
-1, in one call) - and driving them with :func:`edgerank.rankers.loop.drive`, a small numpy loop
+1, in one call) - and driving them with :func:`edgerank.core.app_loop.drive`, a small numpy loop
 that the app runs; :class:`AdaptiveBeamGraph` (an :class:`edgerank.graph.OnDeviceGraph`) runs
 that loop over any backend's runners - eager PyTorch, LiteRT, ONNX Runtime, ExecuTorch - so
 every side executes the same control flow.
@@ -30,7 +30,7 @@ from torch import nn
 from edgerank.graph import OnDeviceGraph, Runners, eager, eager_runners
 from edgerank.rankers.base import SearchResult
 from edgerank.rankers.beam import BeamSearchRanker
-from edgerank.rankers.loop import BEAM_FIELDS, RankedSlots, drive
+from edgerank.core.app_loop import BEAM_FIELDS, RankedSlots, drive
 from edgerank.rankers.options import AdaptiveBeamOptions
 from edgerank.rankers.search import Beams, SearchContext, expand, unrolled
 from edgerank.registry import register_ranker
@@ -54,7 +54,7 @@ class AdaptiveBeamRanker(BeamSearchRanker):
 
 class AdaptiveBeamGraph(nn.Module, OnDeviceGraph):
     """The exported form: three signatures in one file, driven by the app loop
-    :func:`edgerank.rankers.loop.drive` over any backend's runners."""
+    :func:`edgerank.core.app_loop.drive` over any backend's runners."""
 
     ranked_lists = {"ranked": "gains"}
     tie_margin_output = "margin"

@@ -19,7 +19,7 @@ from torch import nn
 from edgerank.errors import ConfigError
 from edgerank.graph import OnDeviceGraph
 from edgerank.models.scorer import ContextScorer
-from edgerank.rankers.loop import NO_TIE, RankedSlots
+from edgerank.core.app_loop import NO_TIE, RankedSlots
 from edgerank.rankers.options import RankerOptions
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgerank.config_values import positive_int
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_features import TASKS
 from edgerank.errors import ConfigError
 from edgerank.registry.defaults import store_defaults
 

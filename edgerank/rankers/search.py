@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 
 from edgerank.models.scorer import ContextScorer, State
-from edgerank.rankers.list_reward import EFFECTIVE_VIEW, HAS_NEXT, LIKE
-from edgerank.rankers.loop import BLOCKED, NO_TIE
+from edgerank.core.list_reward import EFFECTIVE_VIEW, HAS_NEXT, LIKE
+from edgerank.core.app_loop import BLOCKED, NO_TIE
 
 
 @dataclass

@@ -37,7 +37,7 @@ from edgerank.models.scorer import ContextScorer, State
 from edgerank.models.video_blocks import GRUCell
 from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.beam import best_list
-from edgerank.rankers.list_reward import EFFECTIVE_VIEW, LIKE
+from edgerank.core.list_reward import EFFECTIVE_VIEW, LIKE
 from edgerank.rankers.options import Seq2SlateOptions
 from edgerank.rankers.search import BLOCKED, tie_margin
 from edgerank.registry import register_ranker

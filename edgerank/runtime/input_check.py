@@ -4,7 +4,7 @@ A raw value that passed the event parser can still encode to something no model 
 on: ``log1p`` of a negative duration is NaN, of a preload of -1 is -inf, and a pXTR of 1e39 is
 inf once cast to float32. Run on such inputs, a model returns NaN scores that look like a model
 result; refused here, the request falls back with the reason named. The ranges are the feature
-declarations' own (:attr:`edgerank.data.video_features.InputDef.bounds`).
+declarations' own (:attr:`edgerank.core.video_features.InputDef.bounds`).
 """
 
 from __future__ import annotations

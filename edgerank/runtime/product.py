@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from edgerank.data.encoder import GroupOneHotEncoder
+from edgerank.core.encoder import GroupOneHotEncoder
 from edgerank.monitor.events import EventLog
 from edgerank.core.manifest import ArtifactError, read_manifest, require
 from edgerank.runtime.artifact import InputError, VerifiedArtifact

@@ -35,9 +35,9 @@ the model needs, and :class:`VideoRuntime` runs the published ``.tflite`` on it:
 **Encoding.** The watched sequence and the cross features (exposure time gap = request ``ts`` -
 exposure ``ts``, clamped at 0 against clock jumps; exposure position gap = exposures since the
 item; the pXTR gap is computed in-graph from ``cand_pxtr`` and ``seq_pxtr``) are derived by
-:func:`edgerank.data.video_contract.encode_rows` from the session's history and the request's
+:func:`edgerank.core.video_contract.encode_rows` from the session's history and the request's
 candidates written as feed-log rows - the very function that encoded the training log (numpy
-only, no torch); ids go through the manifest's id maps (:mod:`edgerank.data.video_ids`). The model refuses to load when a manifest
+only, no torch); ids go through the manifest's id maps (:mod:`edgerank.core.video_ids`). The model refuses to load when a manifest
 input's declared transform is not the one this code applies, so a drifted declaration can never
 be silently mis-encoded. Fixed shapes come from the manifest: the most recent ``seq_len`` items
 (oldest first), candidates padded to ``candidates``.
@@ -45,7 +45,7 @@ be silently mis-encoded. Fixed shapes come from the manifest: the most recent ``
 **Output.** A plain model (outputs per task) ranks all candidates by ``sum_t weights[t] * p_t``
 (default effective_view + like; ties keep server order). A model exported with a ranker returns
 its list (``ranked`` slots; adaptive beam search runs its ``prepare``/``step``/``finish`` loop
-here with the torch-free :func:`edgerank.rankers.loop.drive`, the very loop PyTorch evaluation runs); the candidates it did not place follow in server
+here with the torch-free :func:`edgerank.core.app_loop.drive`, the very loop PyTorch evaluation runs); the candidates it did not place follow in server
 order. ``placed`` says how many head items the model ordered; ``scores`` covers those.
 
 **Fallback for videos: the server order**, unchanged, recorded as a failure with its reason.
@@ -71,7 +71,7 @@ from typing import Any
 
 import numpy as np
 
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_features import TASKS
 from edgerank.errors import ConfigError
 from edgerank.monitor.events import EventLog
 from edgerank.runtime.artifact import InputError, VerifiedArtifact

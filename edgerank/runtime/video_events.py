@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_features import TASKS
 from edgerank.runtime.artifact import InputError
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from edgerank.data.video_contract import check_rows, encode_rows
-from edgerank.data.video_features import BY_NAME
-from edgerank.data.video_ids import IdMap
+from edgerank.core.video_contract import check_rows, encode_rows
+from edgerank.core.video_features import BY_NAME
+from edgerank.core.video_ids import IdMap
 from edgerank.errors import ConfigError
 from edgerank.core.manifest import ArtifactError, require
 from edgerank.runtime.artifact import VerifiedArtifact

@@ -6,7 +6,7 @@ Three kinds of artifact, one class each, all answering ``infer(inputs) -> Infere
   ``sum_t weights[t] * p_t``, ties in server order;
 - :class:`RankerList`: a model exported with its ranker (``ranked`` slots, their ``gains``);
 - :class:`AdaptiveBeam`: an adaptive beam search exported as ``prepare``/``step``/``finish``
-  signatures, driven here by the torch-free :func:`edgerank.rankers.loop.drive`.
+  signatures, driven here by the torch-free :func:`edgerank.core.app_loop.drive`.
 
 :func:`choose_outputs` reads the manifest and returns the one that fits, or raises
 :class:`~edgerank.runtime.artifact.ArtifactError` saying why none does.
@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from edgerank.data.video_features import TASKS
-from edgerank.rankers.loop import SIGNATURES as ADAPTIVE_SIGNATURES, drive
+from edgerank.core.video_features import TASKS
+from edgerank.core.app_loop import SIGNATURES as ADAPTIVE_SIGNATURES, drive
 from edgerank.core.manifest import ArtifactError
 from edgerank.runtime.artifact import TensorSpec, VerifiedArtifact
 

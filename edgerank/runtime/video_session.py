@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from edgerank.data.video_features import TASKS
-from edgerank.rankers.list_reward import EFFECTIVE_VIEW, HAS_NEXT, LIKE
+from edgerank.core.video_features import TASKS
+from edgerank.core.list_reward import EFFECTIVE_VIEW, HAS_NEXT, LIKE
 from edgerank.runtime.artifact import InputError
 from edgerank.runtime.video_events import number, pxtr, raw_id
 
@@ -53,10 +53,10 @@ class WatchedItem:
 class RequestSnapshot:
     """A request plus the session state at its moment, as feed-log rows in raw units.
 
-    ``rows`` are the fields of :data:`edgerank.data.video_contract.ROW_FIELDS`: the watched
+    ``rows`` are the fields of :data:`edgerank.core.video_contract.ROW_FIELDS`: the watched
     history (one exposed row each, oldest first) and then the request's candidates, with raw
     ids; a model maps the ids by its manifest and encodes them with
-    :func:`~edgerank.data.video_contract.encode_rows`, exactly as training encoded its log.
+    :func:`~edgerank.core.video_contract.encode_rows`, exactly as training encoded its log.
     """
 
     video_ids: list[Any]  # server order

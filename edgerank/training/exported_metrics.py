@@ -14,7 +14,7 @@ import torch
 from torchmetrics.functional.classification import binary_auroc
 
 from edgerank.graph import Evaluator, Runner, as_graph
-from edgerank.training.gauc import gauc
+from edgerank.metrics.gauc import gauc
 
 
 def choice_evaluator(datamodule: Any, graph: Any) -> Evaluator | None:

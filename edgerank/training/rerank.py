@@ -15,11 +15,11 @@ from torch import nn
 from torchmetrics.classification import BinaryAUROC
 
 from edgerank.data.video import VideoSpec
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_features import TASKS
 from edgerank.errors import ConfigError
 from edgerank.graph import Evaluator
 from edgerank.training.exported_metrics import rerank_evaluator
-from edgerank.training.gauc import GroupAUC
+from edgerank.metrics.gauc import GroupAUC
 from edgerank.training.task import Task
 
 Batch = dict[str, torch.Tensor]

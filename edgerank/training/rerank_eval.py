@@ -3,7 +3,7 @@ the true expected ListReward where the source knows it.
 
 A data plugin yields :class:`~edgerank.data.ranking.RankingRequest` objects. Every request has
 its logged labels, so the ranker's list and the server's order are scored with NDCG@5/10 and
-MAP@10 (:mod:`edgerank.training.list_metrics`). A simulator's requests also carry a function that
+MAP@10 (:mod:`edgerank.metrics.list_metrics`). A simulator's requests also carry a function that
 returns the *true* expected ListReward of any order of the candidates; the ranker's list is then
 compared with the server's order and a random order on it, not on the model's own belief.
 
@@ -23,7 +23,7 @@ import torch
 from edgerank.console import progress
 from edgerank.data.ranking import RankingRequest
 from edgerank.rankers.base import Ranker
-from edgerank.training.list_metrics import LIST_METRICS, gains, list_metrics
+from edgerank.metrics.list_metrics import LIST_METRICS, gains, list_metrics
 
 
 def evaluate_ranker(ranker: Ranker, requests: Iterable[RankingRequest], seed: int = 0) -> dict[str, float]:

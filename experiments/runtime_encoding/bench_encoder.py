@@ -21,7 +21,7 @@ import numpy as np
 
 
 def encoder_with(cities: int):
-    from edgerank.data.encoder import FeatureGroup, GroupOneHotEncoder
+    from edgerank.core.encoder import FeatureGroup, GroupOneHotEncoder
 
     return GroupOneHotEncoder([
         FeatureGroup("city", vocabulary=[f"city_{i:05d}" for i in range(cities)]),

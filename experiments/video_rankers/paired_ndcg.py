@@ -15,7 +15,7 @@ from edgerank.data.video import VideoSyntheticData
 from edgerank.models.ta_mmoe_context import ContextualTAMMoE
 from edgerank.rankers.beam import BeamSearchRanker
 from edgerank.rankers.greedy import GreedyRanker
-from edgerank.training.list_metrics import gains, ndcg_at_k
+from edgerank.metrics.list_metrics import gains, ndcg_at_k
 
 
 def main(checkpoint: str) -> None:

@@ -7,8 +7,8 @@ Not a model run: it rebuilds the default datamodule (same seed, same split as
 from __future__ import annotations
 
 from edgerank.data.video import VideoSyntheticData
-from edgerank.data.video_features import TASKS
-from edgerank.training.gauc import gauc
+from edgerank.core.video_features import TASKS
+from edgerank.metrics.gauc import gauc
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgerank.data.video_features import TASKS
+from edgerank.core.video_features import TASKS
 
 HAS_NEXT, EFFECTIVE_VIEW, LIKE = (TASKS.index(t) for t in ("has_next", "effective_view", "like"))  # in every probability tensor
 

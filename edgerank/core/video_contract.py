@@ -1,7 +1,7 @@
 """The one contract from raw feed events to model tensors (numpy only; the app runtime uses it).
 
 A feed log is rows, one per candidate a request delivered, sorted by session, request and slot
-(:data:`ROW_FIELDS`, raw units, ids already mapped to ints by :mod:`edgerank.data.video_ids`).
+(:data:`ROW_FIELDS`, raw units, ids already mapped to ints by :mod:`edgerank.core.video_ids`).
 The session state a request is ranked in is derived from the rows alone:
 
 - **watched sequence**: the rows with ``exposed`` = 1 of the *earlier* requests of the same
@@ -14,7 +14,7 @@ The session state a request is ranked in is derived from the rows alone:
   the item itself included (1 for the last watched item);
 - **network speed**: the request's first row's (one reading per request).
 
-Then :func:`~edgerank.data.video_features.encode_gathered` applies the declared transforms. The
+Then :func:`~edgerank.core.video_features.encode_gathered` applies the declared transforms. The
 simulator (``video_synthetic`` writes its sessions as these rows), the log loader
 (``video_log``) and :class:`~edgerank.runtime.video.VideoSession` (its history plus the
 request's candidates, as rows) all call :func:`encode_rows`, so training and the phone cannot
@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from edgerank.data.video_features import TASKS, encode_gathered, with_padding_row
+from edgerank.core.video_features import TASKS, encode_gathered, with_padding_row
 from edgerank.errors import DataError
 
 T = len(TASKS)

@@ -7,7 +7,7 @@ reference implementation behind PRM / Seq2Slate comparisons) and torchmetrics'
 ``RetrievalNormalizedDCG`` / ``RetrievalMAP`` with ``top_k`` (tests check both agree):
 
 - the *gain* of a candidate is ``alpha * effective_view + beta * like`` of its logged labels, the
-  weights ListReward puts on the two tasks (see :mod:`edgerank.rankers.list_reward`);
+  weights ListReward puts on the two tasks (see :mod:`edgerank.core.list_reward`);
 - ``DCG@k = sum_{i<=k} gain_i / log2(i + 1)`` over the list's first k positions (a position past
   the end of the list, or holding an unlabelled row, gains 0); ``NDCG@k = DCG@k / IDCG@k`` with
   the ideal top-k of the request's labelled rows, 0 when no labelled row has a gain;
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgerank.rankers.list_reward import EFFECTIVE_VIEW, LIKE
+from edgerank.core.list_reward import EFFECTIVE_VIEW, LIKE
 
 LIST_METRICS = ("ndcg@5", "ndcg@10", "map@10")
 

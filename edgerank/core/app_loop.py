@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgerank.graph import Runners
+from edgerank.core.runners import Runners
 
 BLOCKED = -1.0e9  # ListReward of an impossible extension (placed twice, padded slot)
 NO_TIE = 3.0e38  # tie margin of a search that never had to choose between close values

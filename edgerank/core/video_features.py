@@ -36,7 +36,7 @@ class InputDef:
 
     ``raw`` is the field of a feed-log row it is read from (candidate inputs from the request's
     own rows, sequence inputs from the session's earlier exposures, see
-    :mod:`edgerank.data.video_contract`) and ``fn`` the transform applied to it; both drive the
+    :mod:`edgerank.core.video_contract`) and ``fn`` the transform applied to it; both drive the
     encoding, ``transform`` says the same in words for the app and the manifest.
     """
 
@@ -180,7 +180,7 @@ def encode_requests(
 
     ``requests`` are :class:`~edgerank.data.video_simulator.Request` objects or mappings with the
     same field names, in raw units, the session state already gathered per request (feed logs
-    go through :func:`edgerank.data.video_contract.encode_rows`, which gathers it). Raises
+    go through :func:`edgerank.core.video_contract.encode_rows`, which gathers it). Raises
     DataError naming the request and field.
     """
     n, m_max, l_max, t = len(requests), int(max_candidates), int(seq_len), len(TASKS)

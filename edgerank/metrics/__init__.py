@@ -1,0 +1,2 @@
+"""Metrics shared by training, export and evaluation: group AUC (a torchmetrics ``Metric``) and
+the logged-label list metrics of re-ranking (numpy)."""
