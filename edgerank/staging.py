@@ -20,10 +20,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from edgerank.termination import deferred
 
 RETIRED = "old"  # ``.<name>.old``: the previous version, between the two renames of a publish
 
@@ -54,8 +56,9 @@ class Staged:
         if self.destination.exists():  # a folder cannot replace a folder in one rename
             old = retired(self.destination)
             shutil.rmtree(old, ignore_errors=True)
-            self.destination.rename(old)
-            self.path.rename(self.destination)
+            with deferred():  # a termination between the renames would leave no current version
+                self.destination.rename(old)
+                self.path.rename(self.destination)
             shutil.rmtree(old, ignore_errors=True)
         else:
             self.path.rename(self.destination)
@@ -64,25 +67,38 @@ class Staged:
 @contextmanager
 def staged_folder(destination: str | Path) -> Iterator[Staged]:
     """An empty staging folder beside ``destination``; removed unless committed."""
-    destination = _prepare(destination)
-    stage = Staged(Path(tempfile.mkdtemp(prefix=staging_prefix(destination), dir=destination.parent)), destination)
-    try:
+    with _staged(destination, lambda d: tempfile.mkdtemp(prefix=staging_prefix(d), dir=d.parent),
+                 lambda path: shutil.rmtree(path, ignore_errors=True)) as stage:
         yield stage
-    finally:
-        shutil.rmtree(stage.path, ignore_errors=True)
 
 
 @contextmanager
 def staged_file(destination: str | Path) -> Iterator[Staged]:
     """An empty staging file beside ``destination``; removed unless committed."""
-    destination = _prepare(destination)
-    fd, name = tempfile.mkstemp(prefix=staging_prefix(destination), dir=destination.parent)
-    os.close(fd)
-    stage = Staged(Path(name), destination)
-    try:
+
+    def make(d: Path) -> str:
+        fd, name = tempfile.mkstemp(prefix=staging_prefix(d), dir=d.parent)
+        os.close(fd)
+        return name
+
+    with _staged(destination, make, lambda path: path.unlink(missing_ok=True)) as stage:
         yield stage
+
+
+@contextmanager
+def _staged(destination: str | Path, make: Callable[[Path], str], remove: Callable[[Path], None]) -> Iterator[Staged]:
+    """The staging path ``make`` creates, removed on the way out unless committed. It is created
+    with terminations held back, so a SIGTERM cannot land between its creation and the
+    ``finally`` that removes it."""
+    destination = _prepare(destination)
+    path: Path | None = None
+    try:
+        with deferred():
+            path = Path(make(destination))
+        yield Staged(path, destination)
     finally:
-        stage.path.unlink(missing_ok=True)
+        if path is not None:
+            remove(path)
 
 
 def _prepare(destination: str | Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -41,3 +42,30 @@ def test_a_file_replaces_the_old_one_in_one_rename_and_dead_writers_leftovers_go
         stage.commit()
     assert destination.read_text() == "new" and oct(destination.stat().st_mode & 0o777) == "0o644"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+@pytest.mark.parametrize("stage", ["staged_folder", "staged_file"])
+def test_a_termination_while_the_staging_path_is_made_leaves_nothing(tmp_path, monkeypatch, stage):
+    """SIGTERM right after the folder (file) exists, before the caller could know its name: a loaded
+    machine pauses a process exactly there, and the name would be lost with it."""
+    import signal
+
+    import edgerank.staging as staging
+    from edgerank.termination import _handle
+
+    make = {"staged_folder": tempfile.mkdtemp, "staged_file": tempfile.mkstemp}[stage]
+
+    def terminated_right_after(*args, **kwargs):
+        made = make(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return made
+
+    monkeypatch.setattr(tempfile, make.__name__, terminated_right_after)
+    previous = signal.signal(signal.SIGTERM, _handle)
+    try:
+        with pytest.raises(SystemExit) as exited, getattr(staging, stage)(tmp_path / "artifact"):
+            pytest.fail("the block must not run after the termination")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert exited.value.code == 143
+    assert list(tmp_path.iterdir()) == []
