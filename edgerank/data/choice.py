@@ -17,8 +17,10 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from edgerank.core.encoder import GroupOneHotEncoder, feature_group
+from edgerank.data.choice_options import ChoiceOptions
 from edgerank.data.splits import SplitDataModule
 from edgerank.errors import ConfigError, DataError
+from edgerank.registry.given_options import given_options
 
 INT32_MAX = np.iinfo(np.int32).max
 MISSING = {"", "nan", "NaN", "NA", "null", "None"}
@@ -95,41 +97,25 @@ def _sort_key(text: str) -> tuple[int, Any]:
 
 
 class ChoiceDataModule(SplitDataModule):
-    """Seeded train/val/test split of a :class:`ChoiceTable`; subclasses implement :meth:`load_table`.
+    """Seeded train/val/test split of a :class:`ChoiceTable`; subclasses implement :meth:`load_table`
+    and name their options (``Options``, a :class:`ChoiceOptions`)."""
 
-    ``test_fraction`` of the rows is held out for test metrics and parity samples; a further
-    ``val_fraction`` of the rest selects the checkpoint.
-    """
+    Options: type[ChoiceOptions] = ChoiceOptions
 
-    def __init__(
-        self,
-        features: Sequence[str],
-        groups: Mapping[str, Any] | None = None,
-        products: Sequence[Any] | None = None,
-        test_fraction: float = 0.2,
-        val_fraction: float = 0.1,
-        batch_size: int = 256,
-        seed: int = 0,
-    ) -> None:
+    def __init__(self, options: ChoiceOptions | None = None, **values: Any) -> None:
+        """``options``, or the option ``values`` as keywords (``CsvChoiceData(path=..., label=..., features=[...])``)."""
         super().__init__()
-        if not features:
-            raise ConfigError("features", "list at least one feature column")
-        if not 0.0 < test_fraction < 1.0:
-            raise ConfigError("test_fraction", f"must be in (0, 1), got {test_fraction}")
-        if not 0.0 <= val_fraction < 1.0:
-            raise ConfigError("val_fraction", f"must be in [0, 1), got {val_fraction}")
-        if int(batch_size) < 1:
-            raise ConfigError("batch_size", f"must be a positive integer, got {batch_size}")
-        groups = dict(groups or {})
-        strays = sorted(set(groups) - set(features))
-        if strays:
-            raise ConfigError(f"groups.{strays[0]}", f"is not one of the feature columns {list(features)}")
-        self.features = [str(f) for f in features]
+        self.options = o = given_options(self.Options, options, values, type(self).__name__)
+        groups = self.group_specs()
+        self.features = list(o.features)
         self.feature_groups = {c: feature_group(c, groups.get(c)) for c in self.features}
-        self.products = list(products) if products is not None else None
-        self.test_fraction, self.val_fraction = float(test_fraction), float(val_fraction)
-        self.batch_size, self.seed = int(batch_size), int(seed)
+        self.products: list[Any] | None = None  # the catalogue, where a source has one; None: every label in the data
+        self.test_fraction, self.val_fraction, self.batch_size, self.seed = o.test_fraction, o.val_fraction, o.batch_size, o.seed
         self.spec: ChoiceSpec | None = None
+
+    def group_specs(self) -> Mapping[str, Any]:
+        """Column -> group config (``{mapping: ...}`` or ``{bins: ...}``); a source may supply its own."""
+        return dict(self.options.groups or {})
 
     # -- to implement ---------------------------------------------------------------------------
     def load_table(self) -> ChoiceTable:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgerank.data.choice import ChoiceDataModule, ChoiceTable
+from edgerank.data.choice_options import CsvOptions
 from edgerank.errors import ConfigError, DataError
 from edgerank.registry import register_data
 
@@ -61,25 +62,15 @@ def _first_bad_byte(path: Path) -> str:
 
 @register_data("csv", description="Choice rows from a CSV/TSV file: user attribute columns and the chosen SKU")
 class CsvChoiceData(ChoiceDataModule):
-    """``data=csv data.path=users.csv data.label=sku data.features=[city,device,gender]``."""
+    """``data=csv data.path=users.csv data.label=sku data.features=[city,device,gender]``; options: :class:`CsvOptions`."""
 
-    def __init__(
-        self,
-        path: str,
-        label: str,
-        features: Sequence[str],
-        groups: Mapping[str, Any] | None = None,
-        products: Sequence[Any] | None = None,
-        **split: Any,
-    ) -> None:
-        if not path:
-            raise ConfigError("path", "set data.path to your CSV/TSV file")
-        if not label:
-            raise ConfigError("label", "set data.label to the column holding the chosen item")
-        if label in (features or []):
-            raise ConfigError("label", f"'{label}' is also listed in data.features")
-        super().__init__(features=features, groups=groups, products=products, **split)
-        self.path, self.label = str(path), str(label)
+    Options = CsvOptions
+    options: CsvOptions
+
+    def __init__(self, options: CsvOptions | None = None, **values: Any) -> None:
+        super().__init__(options, **values)
+        self.path, self.label = self.options.path, self.options.label
+        self.products = list(self.options.products) if self.options.products is not None else None
 
     def load_table(self) -> ChoiceTable:
         columns = read_delimited(self.path, [*self.features, self.label])

@@ -8,13 +8,13 @@ really predict the choice and a popularity baseline is beatable. Seeded and dete
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from edgerank.data.choice import ChoiceDataModule, ChoiceTable
-from edgerank.errors import ConfigError
+from edgerank.data.choice_options import ProductSyntheticOptions
 from edgerank.registry import register_data
 
 CITY_CLUSTERS = {
@@ -87,27 +87,24 @@ def generate_population(
 
 @register_data("product_synthetic", description="Synthetic vivo-style user population for product top-K (offline default)")
 class SyntheticProductData(ChoiceDataModule):
-    """Embedded default data of the product top-K scenario; see :func:`generate_population`."""
+    """Embedded default data of the product top-K scenario; see :func:`generate_population`.
+    Options: :class:`ProductSyntheticOptions`."""
 
-    def __init__(
-        self,
-        num_users: int = 20000,
-        num_products: int = 40,
-        segment_strength: float = 1.5,
-        features: Sequence[str] = ("city", "device", "gender", "age"),
-        groups: Mapping[str, Any] | None = None,
-        **split: Any,
-    ) -> None:
-        if int(num_users) < 10:
-            raise ConfigError("num_users", f"must be at least 10, got {num_users}")
-        if int(num_products) < 2:
-            raise ConfigError("num_products", f"must be at least 2, got {num_products}")
-        super().__init__(features=features, groups=default_groups() if groups is None else groups, **split)
-        self.num_users, self.num_products = int(num_users), int(num_products)
-        self.segment_strength = float(segment_strength)
+    Options = ProductSyntheticOptions
+    options: ProductSyntheticOptions
+
+    def __init__(self, options: ProductSyntheticOptions | None = None, **values: Any) -> None:
+        super().__init__(options, **values)
         # the catalogue is every product, also those nobody happened to pick
-        self.products = [str(FIRST_SKU + i) for i in range(self.num_products)]
+        self.products = [str(FIRST_SKU + i) for i in range(self.options.num_products)]
+
+    def group_specs(self) -> Mapping[str, Any]:
+        """The configured groups, else the generator's own maps of the listed feature columns."""
+        if self.options.groups is not None:
+            return super().group_specs()
+        return {c: spec for c, spec in default_groups().items() if c in self.options.features}
 
     def load_table(self) -> ChoiceTable:
-        columns, labels = generate_population(self.num_users, self.num_products, self.segment_strength, self.seed)
+        o = self.options
+        columns, labels = generate_population(o.num_users, o.num_products, o.segment_strength, o.seed)
         return ChoiceTable(columns, labels, source="product_synthetic")
