@@ -8,4 +8,5 @@ dataclasses must be in Hydra's ConfigStore: ``ranker/beam.yaml`` extends ``BeamO
 import edgerank.rankers.options  # noqa: F401  (stores the rankers' option defaults)
 import edgerank.data.video_synthetic_options  # noqa: F401  (stores the video_synthetic option defaults)
 import edgerank.data.choice_options  # noqa: F401  (stores the product_synthetic and csv option defaults)
+import edgerank.data.video_log_options  # noqa: F401  (stores the video_log and kuairand option defaults)
 import edgerank.models.options  # noqa: F401  (stores the built-in models' option defaults)

@@ -33,7 +33,7 @@ def run(cfg: DictConfig) -> str:
     from edgerank.registry import load_plugins
 
     data = load_plugins().build("data", OmegaConf.to_container(cfg.data, resolve=True))
-    options, cache = data.options, data.cache_dir
+    options, cache = data.prepare_options, data.cache_dir
     stage = str(cfg.stage)
     if stage not in STAGES:
         raise ConfigError("stage", f"must be one of {', '.join(STAGES)}, got {stage!r}")

@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 
 import edgerank.conf
 from edgerank.data.choice_options import CsvOptions, ProductSyntheticOptions
+from edgerank.data.video_log_options import KuaiRandOptions, VideoLogOptions
 from edgerank.registry import get
 from edgerank.registry.defaults import defaults_of
 
@@ -21,6 +22,8 @@ from edgerank.registry.defaults import defaults_of
 PLUGINS = [
     ("product_synthetic", ProductSyntheticOptions, "product_topk", {"name", "seed"}),
     ("csv", CsvOptions, "product_topk", {"name", "seed"}),
+    ("video_log", VideoLogOptions, "video_rerank", {"name", "seed", "features"}),
+    ("kuairand", KuaiRandOptions, "video_rerank", {"name", "seed", "features"}),
 ]
 
 
@@ -65,6 +68,11 @@ def test_required_options_show_as_missing_first():
         ({"name": "product_synthetic", "products": [1, 2]}, r"^data\.products: not an option of data plugin 'product_synthetic'"),
         ({"name": "csv", "path": "u.csv", "label": "", "features": ["city"]}, r"^data\.label: set data\.label to the column"),
         ({"name": "csv", "path": "u.csv", "label": "sku", "features": ["city", "sku"]}, r"^data\.label: 'sku' is also listed in data\.features$"),
+        ({"name": "video_log", "path": ""}, r"^data\.path: set data\.path to your log file or folder$"),
+        ({"name": "video_log", "path": "logs", "pxtr": "server"}, r"^data\.pxtr: must be 'log' \(the pxtr_\* columns\) or 'estimate'"),
+        ({"name": "video_log", "path": "logs", "batch_size": 0}, r"^data\.batch_size: must be a positive integer, got 0$"),
+        ({"name": "video_log", "path": "logs", "session_gap_s": "long"}, r"^data\.session_gap_s: must be a number, got 'long'$"),
+        ({"name": "kuairand", "path": "kr", "columns": {"like": "is_like"}}, r"^data\.columns: KuaiRandData reads a fixed published layout"),
     ],
 )
 def test_options_are_checked_once_under_the_key_the_user_wrote(cfg, message):

@@ -14,6 +14,7 @@ from conftest import run_cli
 from edgerank.data.video import VideoSyntheticData
 from edgerank.core.video_ids import IdMap
 from edgerank.data.video_log import VideoLogData
+from edgerank.data.video_log_options import PrepareOptions
 from edgerank.errors import ConfigError, DataError
 from edgerank.simulate import main as simulate_main
 
@@ -179,7 +180,7 @@ def test_out_of_core_stale_estimate_equals_the_in_memory_as_of_join(tmp_path):
             "exposed": (rng.random(n) < 0.7).astype(int), "category": np.zeros(n, int), "duration": np.full(n, 9.0),
             "network_speed": np.full(n, 2.0), "preload": np.zeros(n)}
     path = _feed(tmp_path, rows, "feed.parquet")
-    options = prep.PrepareOptions(path=str(path), pxtr="estimate", stale_seconds=90.0, pxtr_smoothing=3.0, partitions=3,
+    options = PrepareOptions(path=str(path), pxtr="estimate", stale_seconds=90.0, pxtr_smoothing=3.0, partitions=3,
                                   request_size=4, max_candidates=4, session_gap_s=300.0,
                                   groups={"pxtr": True, "static": True, "csf": True, "rts": True, "fe": True})
     staging = tmp_path / "it's staging"  # a quote in the path: SQL string literals are escaped

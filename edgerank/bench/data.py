@@ -77,7 +77,8 @@ def _cpu_seconds() -> float:
 
 def prepare_once(log: Path, cache: Path) -> dict[str, Any]:
     """Prepare ``log`` in this process (the fresh one) and report time and peak memory."""
-    from edgerank.data.video_log_prepare import PrepareOptions, prepare
+    from edgerank.data.video_log_options import PrepareOptions
+    from edgerank.data.video_log_prepare import prepare
 
     start, cpu = time.perf_counter(), _cpu_seconds()
     folder = prepare(PrepareOptions(path=str(log), groups={g: True for g in ("pxtr", "static", "csf", "rts", "fe")}, **OPTIONS), cache)

@@ -34,6 +34,7 @@ from pathlib import Path
 import polars as pl
 
 from edgerank.data.video_log import VideoLogData
+from edgerank.data.video_log_options import KuaiRandOptions
 from edgerank.errors import DataError
 from edgerank.registry import register_data
 
@@ -103,7 +104,10 @@ def to_feed_log(folder: Path, out: Path) -> Path:
 
 @register_data("kuairand", description="KuaiRand's published log_standard/video_features_basic files as a feed log")
 class KuaiRandData(VideoLogData):
-    """``data=kuairand data.path=KuaiRand-Pure/data``; every ``video_log`` option applies."""
+    """``data=kuairand data.path=KuaiRand-Pure/data``; every ``video_log`` option applies
+    (:class:`KuaiRandOptions`: the stale estimate in place of server scores)."""
+
+    Options = KuaiRandOptions
 
     def source_groups(self, groups: dict[str, bool]) -> dict[str, bool]:
         off = [g for g in UNAVAILABLE if groups.get(g)]

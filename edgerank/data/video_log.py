@@ -10,10 +10,8 @@ same contract encodes both, and the app runtime too.
 
 from __future__ import annotations
 
-import inspect
 import logging
-from collections.abc import Iterator, Mapping
-from dataclasses import MISSING, fields
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,47 +23,34 @@ from edgerank.data.ranking import RankingRequest
 from edgerank.data.splits import SplitDataModule
 from edgerank.data.video import VideoSpec
 from edgerank.core.video_features import check_groups
-from edgerank.data.video_log_prepare import PrepareOptions, check_log, prepare
+from edgerank.data.video_log_options import PrepareOptions, VideoLogOptions
+from edgerank.data.video_log_prepare import check_log, prepare
 from edgerank.data.video_stream import Shards, StreamingRequests
 from edgerank.errors import ConfigError
 from edgerank.registry import register_data
+from edgerank.registry.given_options import given_options
 
 log = logging.getLogger(__name__)
-DEFAULT_CACHE = "~/.cache/edgerank/video_log"
 
 
 @register_data("video_log", description="Your feed logs (.csv/.tsv/.parquet, one row per candidate), prepared out of core")
 class VideoLogData(SplitDataModule):
-    """Options of :class:`~edgerank.data.video_log_prepare.PrepareOptions`, plus loading ones."""
+    """Feed logs prepared into shards and streamed; options: :class:`VideoLogOptions`."""
 
+    Options = VideoLogOptions
     renames = True  # whether data.columns may rename (a preset of a fixed layout says no)
 
-    def __init__(
-        self,
-        path: str,
-        features: Mapping[str, Any] | None = None,
-        columns: Mapping[str, str] | None = None,
-        cache_dir: str = DEFAULT_CACHE,
-        batch_size: int = 128,
-        num_workers: int = 0,
-        rank_eval_requests: int = 500,
-        seed: int = 0,
-        **options: Any,
-    ) -> None:
+    def __init__(self, options: VideoLogOptions | None = None, **values: Any) -> None:
+        """``options``, or the option ``values`` as keywords (``VideoLogData(path="logs/")``)."""
         super().__init__()
-        if not path:
-            raise ConfigError("path", "set data.path to your log file or folder")
-        self.groups = self.source_groups(check_groups(features))
-        if columns and not self.renames:
+        self.options = o = given_options(self.Options, options, values, type(self).__name__)
+        if o.columns and not self.renames:
             raise ConfigError("columns", f"{type(self).__name__} reads a fixed published layout; use data=video_log to rename columns")
-        self.options = PrepareOptions(path=str(self.log_path(path, cache_dir)), columns=dict(columns or {}),
-                                      groups=dict(self.groups), seed=int(seed), **options)
-        for name, value in (("batch_size", batch_size), ("rank_eval_requests", rank_eval_requests)):
-            if int(value) < 1:
-                raise ConfigError(name, f"must be a positive integer, got {value}")
-        self.cache_dir, self.batch_size, self.num_workers = str(cache_dir), int(batch_size), int(num_workers)
-        self.rank_eval_requests, self.seed = int(rank_eval_requests), int(seed)
-        check_log(self.options)  # names, renames, feature groups: before any preparation
+        self.groups = self.source_groups(check_groups(o.features))
+        self.prepare_options = PrepareOptions(path=str(self.log_path(o.path, o.cache_dir)), groups=dict(self.groups), **o.shard_options())
+        self.cache_dir, self.batch_size, self.num_workers = o.cache_dir, o.batch_size, o.num_workers
+        self.rank_eval_requests, self.seed = o.rank_eval_requests, o.seed
+        check_log(self.prepare_options)  # names, renames, feature groups: before any preparation
         self.spec: VideoSpec | None = None
 
     # a preset reshapes a public layout into the feed-log format (see kuairand)
@@ -78,9 +63,9 @@ class VideoLogData(SplitDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.spec is not None:
             return
-        self.shards = Shards(prepare(self.options, self.cache_dir))
+        self.shards = Shards(prepare(self.prepare_options, self.cache_dir))
         meta = self.shards.meta
-        o = self.options
+        o = self.prepare_options
         ids = {name: o.id_map(name, meta["id_dtypes"].get(name, "int")).to_manifest() for name in ("video_id", "category")}
         self.spec = VideoSpec(
             num_videos=o.id_buckets,
@@ -125,16 +110,5 @@ class VideoLogData(SplitDataModule):
                                  true_list_reward=None, server_order=np.arange(m), labels=test["labels"][i, :m],
                                  labelled=test["label_mask"][i, :m] > 0.5)
 
-
-def _declare_options(cls: type) -> None:
-    """``cls.__init__``'s signature lists PrepareOptions' fields too (declared once, there), so the
-    registry reports an unknown ``data.*`` key with the full list of options."""
-    own = [p for p in inspect.signature(cls.__init__).parameters.values() if p.kind is not p.VAR_KEYWORD]
-    extra = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default if f.default is not MISSING else None)
-             for f in fields(PrepareOptions) if f.name not in {p.name for p in own} | {"path", "groups", "columns"}]
-    cls.__init__.__signature__ = inspect.Signature(own + extra)
-
-
-_declare_options(VideoLogData)
 
 __all__ = ["VideoLogData"]

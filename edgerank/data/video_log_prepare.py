@@ -28,7 +28,7 @@ import math
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -37,64 +37,16 @@ import polars as pl
 
 from edgerank.core.video_contract import check_rows, encode_rows
 from edgerank.core.video_features import TASKS
-from edgerank.core.video_ids import IdMap
 from edgerank.data.video_log_estimate import CANON, COUNTS, stale_counts, stale_estimate, with_query_keys
 from edgerank.data.video_log_read import (
     LogFile, count_rows, first_problem, id_types, log_files, log_summary, resolve_columns, typed)
+from edgerank.data.video_log_options import PrepareOptions
 from edgerank.data.video_log_schema import PXTR, rows_from_columns
-from edgerank.errors import ConfigError, DataError
+from edgerank.errors import DataError
 
 CONTRACT_VERSION = 1  # bump when the encoding of prepared shards changes
 PREPARED = "prepared.json"
 SPLITS = ("train", "val", "test")
-
-
-@dataclass(frozen=True)
-class PrepareOptions:
-    """Everything that changes the prepared shards (and so the cache key)."""
-
-    path: str
-    columns: dict[str, str] = field(default_factory=dict)
-    ts_unit: str = "s"
-    session_gap_s: float = 1800.0
-    request_size: int = 10
-    effective_view_ratio: float = 0.5
-    pxtr: str = "log"  # "log": the pxtr_* columns; "estimate": the stale estimate
-    stale_seconds: float = 300.0
-    pxtr_smoothing: float = 20.0
-    ids: str = "hash"
-    id_buckets: int = 65536
-    category_buckets: int = 1024
-    max_candidates: int = 50
-    seq_len: int = 20
-    split: str = "time"
-    test_fraction: float = 0.2
-    val_fraction: float = 0.1
-    seed: int = 0
-    partitions: int = 0  # 0: one per rows_per_partition rows
-    rows_per_partition: int = 1_000_000
-    groups: dict[str, bool] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for f in fields(self):  # 1800 and 1800.0 are one option (and one cache key)
-            if f.type in ("int", "float"):
-                object.__setattr__(self, f.name, (int if f.type == "int" else float)(getattr(self, f.name)))
-        if self.pxtr not in ("log", "estimate"):
-            raise ConfigError("data.pxtr", f"must be 'log' (the pxtr_* columns) or 'estimate', got {self.pxtr!r}")
-        if self.split not in ("time", "session"):
-            raise ConfigError("data.split", f"must be 'time' or 'session', got {self.split!r}")
-        for name in ("request_size", "id_buckets", "category_buckets", "max_candidates", "seq_len", "rows_per_partition"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"data.{name}", f"must be a positive integer, got {getattr(self, name)}")
-        if int(self.request_size) > int(self.max_candidates):
-            raise ConfigError("data.request_size", f"{self.request_size} exceeds data.max_candidates={self.max_candidates}")
-        if self.session_gap_s <= 0 or self.stale_seconds <= 0:
-            raise ConfigError("data.session_gap_s" if self.session_gap_s <= 0 else "data.stale_seconds", "must be positive")
-        if not 0.0 < self.test_fraction < 1.0 or not 0.0 <= self.val_fraction < 1.0:
-            raise ConfigError("data.test_fraction", "test_fraction must be in (0, 1) and val_fraction in [0, 1)")
-
-    def id_map(self, name: str, dtype: str) -> IdMap:
-        return IdMap(self.ids, self.id_buckets if name == "video_id" else self.category_buckets, dtype)
 
 
 def content_key(files: list[Path], options: PrepareOptions) -> str:
