@@ -90,3 +90,12 @@ def test_the_generators_groups_cover_only_the_listed_features():
     assert set(data.feature_groups) == {"city", "gender"} and data.feature_groups["city"].mapping["Nanjing"] == "east"
     with pytest.raises(TypeError, match="takes a ProductSyntheticOptions or option keywords, not both"):
         SyntheticProductData(ProductSyntheticOptions(), num_users=30)
+
+
+@pytest.mark.parametrize("name, experiment", [("csv", "product_topk"), ("video_log", "video_rerank"), ("kuairand", "video_rerank")])
+def test_a_job_without_a_required_option_fails_naming_it(make_cfg, name, experiment):
+    from edgerank.errors import ConfigError
+    from edgerank.pipeline import plain
+
+    with pytest.raises(ConfigError, match=r"^data\.path: is required \(it is '\?\?\?' in the config\)"):
+        plain(make_cfg(f"+experiment={experiment}", f"data={name}"), "data")
