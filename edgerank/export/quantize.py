@@ -1,16 +1,22 @@
-"""Int8 post-training quantization of an exported ``.tflite``, with its own parity report.
+"""Post-training quantization of an exported ``.tflite``, with its own parity report.
 
 Done on the converted flatbuffer with ai-edge-quantizer (installed with litert-torch 0.10), so
-it works for any graph litert-torch converted and needs no calibration data:
+it works for any graph litert-torch converted:
 
 - ``int8`` (dynamic range, recipe ``dynamic_wi8_afp32``): int8 per-channel weights; activations
-  are quantized on the fly so matmuls run in int8. Smallest and usually fastest.
+  are quantized on the fly so matmuls run in int8.
 - ``int8_weight_only`` (recipe ``weight_only_wi8_afp32``): int8 weights dequantized to float
   before each op; same size, float compute, closer to the float model.
+- ``fp16`` (float casting of the weights, ``weight_only_wf16_afp32``): float16 weights, float32
+  compute; about half the size at an error near float parity.
+- ``int8_static`` (recipe ``static_wi8_ai8``, full integer): int8 weights *and* activations with
+  ranges calibrated on the export's parity requests; the graph's inputs and outputs stay float32
+  so the app feeds it exactly what it feeds the float model. A graph whose ops the recipe cannot
+  quantize, or with several signatures, is refused with the reason (no artifact is published).
 
-In both, embedding tables (``EMBEDDING_LOOKUP``) are quantized with one scale per table, not per
-row as the recipes' channel-wise default does: a per-row scale (float32) and zero point (int64)
-are 12 bytes of parameters beside each row's 8 int8 weights (``embed_dim`` 8), so a
+In every integer mode embedding tables (``EMBEDDING_LOOKUP``) are quantized with one scale per
+table, not per row as the recipes' channel-wise default does: a per-row scale (float32) and zero
+point (int64) are 12 bytes of parameters beside each row's 8 int8 weights (``embed_dim`` 8), so a
 65,536-bucket video table shrank only to 0.62x of its float size (1.41 MB of a 2.27 MB model);
 per table it is 0.27x (0.61 MB) at the same output error (README "Int8").
 
@@ -35,13 +41,19 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from edgerank.errors import ConfigError, did_you_mean
+from edgerank.core.manifest import signature
+from edgerank.errors import ConfigError, ParityError, did_you_mean
 from edgerank.export.convert import litert_runners
 from edgerank.export.parity import compare
 from edgerank.graph import SINGLE, Evaluator, OnDeviceGraph, as_graph, eager_runners
 from edgerank.termination import deferred
 
-MODES = {"int8": "dynamic_wi8_afp32", "int8_weight_only": "weight_only_wi8_afp32"}
+MODES = {
+    "int8": "dynamic_wi8_afp32",
+    "int8_weight_only": "weight_only_wi8_afp32",
+    "fp16": "weight_only_wf16_afp32",
+    "int8_static": "static_wi8_ai8",
+}
 TOLERANCE_KEYS = ("max_abs_err", "min_overlap_at_k", "max_metric_drop", "max_size_ratio")
 FLOAT_TIE = 1e-5  # a list differing where PyTorch's own choice was this close is a near tie, as in float parity
 
@@ -53,26 +65,73 @@ def check_mode(mode: Any) -> str:
     return str(mode)
 
 
-def quantize_tflite(float_path: str | Path, out_path: str | Path, mode: str) -> Path:
-    """Write the ``mode`` quantization of ``float_path`` to ``out_path``."""
+def quantize_tflite(
+    float_path: str | Path, out_path: str | Path, mode: str, calibration: Sequence[Mapping[str, np.ndarray]] | None = None
+) -> Path:
+    """Write the ``mode`` quantization of ``float_path`` to ``out_path``; ``calibration`` (requests
+    of the default signature) sets the activation ranges of a static mode.
+
+    Raises :class:`~edgerank.errors.ParityError` naming the mode and the reason when the recipe
+    cannot quantize this graph, or when it would change the inputs or outputs the app feeds and reads."""
     check_mode(mode)
     root = logging.getLogger()
     level, root.level = root.level, max(root.level, logging.WARNING)
     try:
         # it prints a size table to stdout and progress bars to stderr
         with deferred(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            from ai_edge_quantizer import quantizer, recipe
-
-            from ai_edge_quantizer.qtyping import QuantGranularity, TFLOperationName
+            from ai_edge_quantizer import quantizer
 
             q = quantizer.Quantizer(str(float_path))
-            q.load_quantization_recipe(getattr(recipe, MODES[mode])())
-            per_table = q.add_dynamic_config if mode == "int8" else q.add_weight_only_config
-            per_table(".*", TFLOperationName.EMBEDDING_LOOKUP, 8, QuantGranularity.TENSORWISE)
-            q.quantize().export_model(str(out_path), overwrite=True)
+            _load_recipe(q, mode)
+            result = _calibrate(q, Path(float_path), mode, calibration) if q.need_calibration else None
+            q.quantize(result).export_model(str(out_path), overwrite=True)
+    except ParityError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the recipe's own failure is the reason this graph is refused
+        reason = str(exc).splitlines()[0][:300] if str(exc) else ""
+        raise ParityError(f"{mode} ({MODES[mode]}) cannot quantize {Path(float_path).name}: {type(exc).__name__}: {reason}") from exc
     finally:
         root.setLevel(level)
+    _check_interface(Path(float_path), Path(out_path), mode)
     return Path(out_path)
+
+
+def _load_recipe(q: Any, mode: str) -> None:
+    from ai_edge_quantizer import recipe
+    from ai_edge_quantizer.algorithm_manager import AlgorithmName
+    from ai_edge_quantizer.qtyping import QuantGranularity, TFLOperationName as Op
+
+    if mode == "fp16":  # float casting covers the ops that hold weights
+        for op in (Op.FULLY_CONNECTED, Op.CONV_2D, Op.EMBEDDING_LOOKUP):
+            q.add_weight_only_config(".*", op, 16, algorithm_key=AlgorithmName.FLOAT_CASTING)
+        return
+    q.load_quantization_recipe(getattr(recipe, MODES[mode])())
+    if mode == "int8_static":
+        # no integer EMBEDDING_LOOKUP in its policy: tables are int8 per table, looked up to float
+        q.add_weight_only_config(".*", Op.EMBEDDING_LOOKUP, 8, QuantGranularity.TENSORWISE)
+        for op in (Op.INPUT, Op.OUTPUT):  # float32 in and out: the app's contract does not change
+            q.update_quantization_recipe(".*", op, algorithm_key=AlgorithmName.NO_QUANTIZE)
+    else:
+        per_table = q.add_dynamic_config if mode == "int8" else q.add_weight_only_config
+        per_table(".*", Op.EMBEDDING_LOOKUP, 8, QuantGranularity.TENSORWISE)
+
+
+def _calibrate(q: Any, float_path: Path, mode: str, calibration: Sequence[Mapping[str, np.ndarray]] | None) -> Any:
+    from ai_edge_litert.interpreter import Interpreter
+
+    signatures = list(Interpreter(model_path=str(float_path)).get_signature_list())
+    if len(signatures) != 1:
+        raise ParityError(f"{mode} calibrates one signature; {float_path.name} has {len(signatures)} "
+                          f"({', '.join(signatures)}): use int8, int8_weight_only or fp16")
+    if not calibration:
+        raise ParityError(f"{mode} needs calibration requests (the export's parity samples); none were given")
+    return q.calibrate({signatures[0]: [dict(request) for request in calibration]}, num_threads=1)
+
+
+def _check_interface(float_path: Path, quant_path: Path, mode: str) -> None:
+    before, after = signature(float_path), signature(quant_path)
+    if before != after:
+        raise ParityError(f"{mode} changed the model's inputs/outputs ({before} -> {after}); refused")
 
 
 @dataclass

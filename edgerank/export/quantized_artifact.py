@@ -57,7 +57,7 @@ def export_quantized(
     """Quantize the published float model, check it, publish it atomically; returns the report."""
     with staged_folder(destination) as stage:
         float_path = float_dir / str(float_manifest.get("model_file", MODEL_FILE))
-        quant_path = quantize_tflite(float_path, stage.path / MODEL_FILE, mode)
+        quant_path = quantize_tflite(float_path, stage.path / MODEL_FILE, mode, calibration=samples)
         report = quant_report(graph, float_path, quant_path, samples, mode=mode, tolerances=tolerances, evaluator=evaluator)
         (destination.parent / QUANT_REPORT).write_text(json.dumps(report.to_dict(), indent=2))
         log.info("%s", report.summary())
