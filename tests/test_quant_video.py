@@ -55,8 +55,8 @@ def test_int8_quantizes_an_id_embedding_table_per_table_not_per_row(tmp_path):
     litert_torch.convert(graph, (), sample_kwargs={"ids": ids}).export(str(float_path))
     want = graph(ids)["score"].detach().numpy()
     step = float(graph.table.weight.abs().max()) / 127 * float(graph.head.weight.abs().sum())
-    for mode in MODES:
-        path = quantize_tflite(float_path, tmp_path / f"{mode}.tflite", mode)
+    for mode in [m for m in MODES if m.startswith("int8")]:  # fp16 keeps 2 bytes a weight (0.5x)
+        path = quantize_tflite(float_path, tmp_path / f"{mode}.tflite", mode, calibration=[{"ids": ids.numpy()}])
         ratio = path.stat().st_size / float_path.stat().st_size
         got = Interpreter(model_path=str(path)).get_signature_runner()(ids=ids.numpy())["score"]
         assert ratio < 0.3, (mode, ratio)
