@@ -15,9 +15,6 @@ from edgerank.export.quantized_artifact import export_quantized
 from edgerank.export.reference import load_graph, load_samples
 from edgerank.training.exported_metrics import choice_evaluator
 
-LOOSE = {"max_abs_err": 1.0, "min_overlap_at_k": 0.5, "max_metric_drop": 0.2, "max_size_ratio": 0.7}
-
-
 @pytest.fixture(scope="session")
 def run(tmp_path_factory):
     return tiny_run(tmp_path_factory)
@@ -56,7 +53,7 @@ def test_fp16_is_near_float_parity_and_passes_the_default_gate(run, tmp_path):
     assert manifest["quantization"]["mode"] == "fp16" and manifest["inputs"] == json.loads((run.artifact / "manifest.json").read_text())["inputs"]
 
 
-def test_int8_static_runs_integer_matmuls_with_float_io(run, tmp_path):
+def test_int8_static_runs_integer_matmuls_with_float_io_within_the_default_gate(run, tmp_path):
     samples = load_samples(run.run_dir)
     static = quantize_tflite(run.artifact / "model.tflite", tmp_path / "static.tflite", "int8_static", calibration=samples)
     dynamic = run.int8 / "model.tflite"
@@ -65,19 +62,25 @@ def test_int8_static_runs_integer_matmuls_with_float_io(run, tmp_path):
         assert fully_connected and all(ins[:2] == [activations, "int8"] and outs == [activations] for _, ins, outs in fully_connected), path
     ops = _ops(static)
     assert ops[0][0] == "QUANTIZE" and ops[0][1] == ["float32"]  # the app still feeds float32 features
-    report = _publish(run, tmp_path / "artifact_int8_static", "int8_static", LOOSE)
-    assert report["passed"] and report["recipe"] == "static_wi8_ai8" and report["size_ratio"] < 0.5
-    assert 0 < report["max_abs_err"] < 1.0
-
-
-def test_int8_static_is_refused_by_the_default_gate_on_its_numbers(run, tmp_path):
+    # ranges are min/max over the calibration requests: their moving average (the library's
+    # default over a list) saturates scores, max abs err 0.060 on this model (0.0046 by min/max)
     tolerances = json.loads((run.int8 / "manifest.json").read_text())["parity"]["tolerances"]
+    report = _publish(run, tmp_path / "artifact_int8_static", "int8_static", tolerances)
+    assert report["passed"] and report["recipe"] == "static_wi8_ai8" and report["size_ratio"] < 0.5
+    assert 1e-3 < report["max_abs_err"] <= 0.02 and report["overlap_at_k"] >= 0.9
+    manifest = json.loads((tmp_path / "artifact_int8_static" / "manifest.json").read_text())
+    assert manifest["quantization"]["mode"] == "int8_static" and manifest["metrics"]["test/top5"] == report["metrics_quantized"]["test/top5"]
+
+
+def test_int8_static_is_refused_where_fp16_passes(run, tmp_path):
+    """At fp16's error level (test above: < 1e-3) the gate refuses int8 activations, on their real error."""
+    tolerances = {**json.loads((run.int8 / "manifest.json").read_text())["parity"]["tolerances"], "max_abs_err": 1e-3}
     destination = tmp_path / "artifact_int8_static"
-    with pytest.raises(ParityError, match=r"int8_static: .*max_abs_err \S+ > 0\.02.*no int8_static artifact was published"):
+    with pytest.raises(ParityError, match=r"int8_static: .*max_abs_err \S+ > 0\.001.*no int8_static artifact was published"):
         _publish(run, destination, "int8_static", tolerances)
     assert not destination.exists()
     report = json.loads((tmp_path / "quant_report.json").read_text())
-    assert report["mode"] == "int8_static" and not report["passed"] and report["max_abs_err"] > 0.02
+    assert report["mode"] == "int8_static" and not report["passed"] and report["max_abs_err"] > 1e-3
 
 
 def test_int8_static_without_calibration_or_with_several_signatures_is_refused(run, tmp_path):

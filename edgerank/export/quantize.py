@@ -125,7 +125,16 @@ def _calibrate(q: Any, float_path: Path, mode: str, calibration: Sequence[Mappin
                           f"({', '.join(signatures)}): use int8, int8_weight_only or fp16")
     if not calibration:
         raise ParityError(f"{mode} needs calibration requests (the export's parity samples); none were given")
-    return q.calibrate({signatures[0]: [dict(request) for request in calibration]}, num_threads=1)
+    from ai_edge_quantizer.utils.qsv_utils import min_max_update
+
+    # One request at a time, merged by min/max: a single calibrate() over the list keeps a moving
+    # average of each request's extremes, the range of a typical request, and saturates every
+    # request beyond it (video: max error 0.18 vs the float file against 0.02 by min/max).
+    ranges: dict[str, Any] = {}
+    for request in calibration:
+        found = q.calibrate({signatures[0]: [dict(request)]}, num_threads=1)
+        ranges = {name: min_max_update(ranges.get(name) or {}, qsv) if qsv else ranges.get(name, qsv) for name, qsv in found.items()}
+    return ranges
 
 
 def _check_interface(float_path: Path, quant_path: Path, mode: str) -> None:
