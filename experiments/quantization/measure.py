@@ -2,7 +2,8 @@
 
     python experiments/quantization/measure.py [--out experiments/quantization/results.json]
 
-For each scenario (product top-K ``dense_topk``; short-video ``ta_mmoe``) it trains one small
+For each scenario (product top-K ``dense_topk``; short-video ``ta_mmoe``, alone and with beam
+search in the file) it trains one small
 model through the pipeline, then quantizes the published float file in every mode exactly as
 ``export.quantize=<mode>`` does (static int8 calibrated on the export's parity requests), judges
 it with the same report and default tolerances, and times the quantized and the float
@@ -35,13 +36,18 @@ from edgerank.registry import build  # noqa: E402
 from edgerank.training.exported_metrics import choice_evaluator, rerank_evaluator  # noqa: E402
 
 SCENARIOS = {
-    "product_topk": (["+experiment=product_topk", "data.num_users=3000", "trainer.max_epochs=3"], choice_evaluator),
+    "product_topk": (["+experiment=product_topk", "data.num_users=3000", "trainer.max_epochs=3", "export.parity_samples=256"], choice_evaluator),
     "video_rerank_ta_mmoe": ([
         "+experiment=video_rerank", "data.num_users=200", "data.num_videos=1000", "data.sessions_per_user=4",
-        "trainer.max_epochs=2",
+        "trainer.max_epochs=2", "export.parity_samples=256",
+    ], rerank_evaluator),
+    # the same model with beam search (k = 4) in the file: the lists are the ranker's
+    "video_rerank_ta_mmoe_beam": ([
+        "+experiment=video_rerank", "ranker=beam", "data.num_users=200", "data.num_videos=1000",
+        "data.sessions_per_user=4", "trainer.max_epochs=2", "export.parity_samples=128",
     ], rerank_evaluator),
 }
-COMMON = ["export.parity_samples=256", "logger=none", "trainer.enable_progress_bar=false", "callbacks.progress_bar=null"]
+COMMON = ["logger=none", "trainer.enable_progress_bar=false", "callbacks.progress_bar=null"]
 
 
 def measure(name: str, overrides: list[str], evaluator_for: Any, work: Path, rounds: int) -> dict[str, Any]:
@@ -88,11 +94,11 @@ def table(results: dict[str, Any]) -> str:
             if "refused" in m:
                 rows.append(f"| {scenario} | `{mode}` | refused: {m['refused']} | | | | | | |")
                 continue
-            worst = min((m["metric_deltas"] or {}).items(), key=lambda kv: kv[1], default=("-", 0.0))
+            worst = min((m["metric_deltas"] or {}).items(), key=lambda kv: kv[1], default=None)
             gate = "passes" if m["passed_default_gate"] else "fails: " + "; ".join(m["violations"])
             rows.append(
                 f"| {scenario} | `{mode}` | {m['size_bytes']:,} B ({m['size_ratio']:.2f}x) | {m['max_abs_err']:.2g} | "
-                f"{m['lists_identical']:.1%} | {m['overlap_at_k']:.3f} | {worst[0]} {worst[1]:+.4f} | "
+                f"{m['lists_identical']:.1%} | {m['overlap_at_k']:.3f} | {f'{worst[0]} {worst[1]:+.4f}' if worst else '(lists only)'} | "
                 f"{m['p50_us']} / {m['float_p50_us']} µs ({m['p50_ratio']:.2f}) | {gate} |")
     return "\n".join(rows)
 
