@@ -100,3 +100,18 @@ def test_the_guide_ranker_exports_with_parity(guide_module, scorer, tmp_path):
     report = check_parity(graph, path, samples)
     assert report.passed, report.summary()
     assert report.lists_identical == 1.0 and report.max_abs_err < 1e-5
+
+
+def edgerank_imports(source: str) -> set[str]:
+    import ast
+
+    tree = ast.parse(source)
+    used = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("edgerank.")}
+    return used | {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.name.startswith("edgerank.")}
+
+
+@pytest.mark.parametrize("where", ["guide", "edgerank_mmr/ranker.py", "edgerank_mmr/conf/__init__.py"])
+def test_ranker_plugins_use_only_the_public_api(where):
+    mmr = GUIDE.parent / "edgerank-mmr"
+    source = "\n".join(guide_blocks("python")) if where == "guide" else (mmr / where).read_text()
+    assert edgerank_imports(source) == {"edgerank.rankers.api"}

@@ -25,16 +25,21 @@ from typing import Any
 
 import torch
 
-from edgerank.errors import ConfigError
-from edgerank.models.scorer import ContextScorer
-from edgerank.rankers.base import Ranker, SearchResult
-from edgerank.rankers.options import RankerOptions
-from edgerank.registry import register_ranker
+from edgerank.rankers.api import (
+    BLOCKED,
+    EFFECTIVE_VIEW,
+    HAS_NEXT,
+    LIKE,
+    ConfigError,
+    ContextScorer,
+    Ranker,
+    RankerOptions,
+    SearchResult,
+    register_ranker,
+)
 
 log = logging.getLogger(__name__)
 
-BLOCKED = -1.0e9  # key of a candidate that cannot be placed (already placed, or padding)
-HAS_NEXT, EFFECTIVE_VIEW, LIKE = 0, 1, 2  # task order of the scorer's probabilities
 
 
 @dataclass

@@ -4,7 +4,7 @@ Hydra imports this package before reading ``ranker/mmr.yaml``, so it stores the 
 file extends (``options/MMROptions``): the options are declared once, in :class:`MMROptions`.
 """
 
-from edgerank.registry.defaults import store_defaults
+from edgerank.rankers.api import store_defaults
 from edgerank_mmr.ranker import MMROptions
 
 store_defaults("ranker", MMROptions)
