@@ -101,9 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "resolve":
             from edgerank.modelstore.rollout import assign
 
-            records = {r.version: r for r in store.versions(args.name)}
-            if not records:
-                store.get(args.name)  # raises StoreError naming the known models
+            records = store.published(args.name)
             assignment = assign(store.rollout(args.name), list(records), args.user_id)
             record = records[assignment.version]
             print(json.dumps({"user_id": args.user_id, "version": record.label, "group": assignment.group, "path": str(record.path)}))

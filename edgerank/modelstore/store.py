@@ -275,6 +275,13 @@ class ModelStore:
             rows = db.execute(query + " ORDER BY name, version", args).fetchall()
         return [self._record(r) for r in rows]
 
+    def published(self, name: str) -> dict[int, VersionRecord]:
+        """Every version of ``name`` by its number; a StoreError naming the known models when none is."""
+        records = {r.version: r for r in self.versions(name)}
+        if not records:
+            self.get(name)  # raises the StoreError
+        return records
+
     def get(self, name: str, version: int | None = None) -> VersionRecord:
         """Version ``version`` of ``name`` (the latest when None)."""
         self.model_dir(name)  # a name that is a path is refused before it names a folder

@@ -63,14 +63,12 @@ class StoreSource:
 
     def refresh(self) -> None:
         """Re-read published versions and the rollout (what a config poll would deliver)."""
-        self._records = {r.version: r for r in self.store.versions(self.name)}
-        if not self._records:
-            self.store.get(self.name)  # raises StoreError listing the known models
+        self.records = self.store.published(self.name)
         self._rollout = self.store.rollout(self.name)
 
     def resolve(self, user_id: str | int | None) -> ModelHandle:
         from edgerank.modelstore.rollout import assign
 
-        assignment = assign(self._rollout, list(self._records), user_id)
-        record = self._records[assignment.version]
+        assignment = assign(self._rollout, list(self.records), user_id)
+        record = self.records[assignment.version]
         return ModelHandle(self.name, record.label, assignment.group, record.path, record.sha256)

@@ -92,8 +92,8 @@ class Catalog:
                 return self._models
         models: dict[str, tuple[dict[int, VersionRecord], StoreSource]] = {}
         for name in self.store.names():
-            records = {r.version: r for r in self.store.versions(name)}
-            models[name] = (records, StoreSource(self.store, name))
+            source = StoreSource(self.store, name)
+            models[name] = (source.records, source)
         with self._lock:
             self._index_key, self._models, self._read_at = key, models, now
         return models
