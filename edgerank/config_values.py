@@ -46,9 +46,8 @@ def non_negative(key: str, value: Any) -> float:
 
 def in_range(key: str, value: Any, low: float, high: float, *, low_open: bool = False, high_open: bool = True) -> float:
     """``value`` as a float in the interval written ``[low, high)`` (by default), else a ConfigError."""
-    above = value > low if low_open else value >= low
-    below = value < high if high_open else value <= high
-    if not is_number(value) or not (above and below):
+    inside = is_number(value) and (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not inside:
         interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
         raise ConfigError(key, f"must be in {interval}, got {value!r}")
     return float(value)
