@@ -266,7 +266,8 @@ def test_mmr_without_categories_ranks_by_relevance_and_says_so(mmr_module, score
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"lam": 1.5}, r"ranker\.lam: must be a number in \[0, 1\]"),
+        ({"lam": 1.5}, r"ranker\.lam: must be in \[0, 1\], got 1\.5"),
+        ({"lam": True}, r"ranker\.lam: must be a number, got True"),
         ({"list_size": 0}, r"ranker\.list_size: must be a positive integer"),
         ({"lambda": 0.5}, r"ranker\.lambda: not an option of ranker plugin 'mmr'"),
     ],

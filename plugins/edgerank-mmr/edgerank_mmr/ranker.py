@@ -35,6 +35,7 @@ from edgerank.rankers.api import (
     Ranker,
     RankerOptions,
     SearchResult,
+    in_range,
     register_ranker,
 )
 
@@ -51,11 +52,9 @@ class MMROptions(RankerOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if isinstance(self.lam, bool) or not isinstance(self.lam, (int, float)) or not 0.0 <= self.lam <= 1.0:
-            raise ConfigError("lam", f"must be a number in [0, 1], got {self.lam!r}")
+        self.lam = in_range("lam", self.lam, 0.0, 1.0, high_open=False)
         if not isinstance(self.category_input, str) or not self.category_input:
             raise ConfigError("category_input", f"must name an input, got {self.category_input!r}")
-        self.lam = float(self.lam)
 
 
 @register_ranker("mmr", description="Maximal marginal relevance over categories: lam*relevance - (1-lam)*same-category (plugin example)")
