@@ -11,7 +11,7 @@ so edgerank's own models can change without breaking it:
 - **building blocks** of the short-video re-rankers, each a module with named parts:
   :class:`VideoEncoder` (the enabled inputs as candidate / watched-item / pair vectors),
   :class:`TargetAttention` (a candidate over the watched sequence; :func:`watched_attention`
-  builds it for an encoder, :func:`personalised_candidates` applies it), :class:`MMoE`
+  builds it for an encoder, :func:`personalised_candidates` applies it, :func:`personalised_dim` is its width), :class:`MMoE`
   (``experts``, per-task ``gates``), :class:`TaskHeads` (one :class:`Tower` per task, each a
   ``first`` linear layer and the ``rest``), :class:`GRUCell`, :func:`mlp`;
 - **bases**: :class:`VideoRerankNet` (``forward(**inputs) -> {task: logits}``; its
@@ -51,6 +51,7 @@ from edgerank.models.video_blocks import (
     VideoEncoder,
     VideoRerankNet,
     personalised_candidates,
+    personalised_dim,
     watched_attention,
 )
 from edgerank.registry import register_model
@@ -81,6 +82,7 @@ __all__ = [
     "non_negative",
     "one_of",
     "personalised_candidates",
+    "personalised_dim",
     "positive_int",
     "positive_int_list",
     "positive_number",

@@ -29,7 +29,7 @@ from torch import nn
 from edgerank.data.video import VideoSpec
 from edgerank.models.options import PRMOptions
 from edgerank.models.scorer import PointwiseScorer
-from edgerank.models.video_blocks import TaskHeads, VideoEncoder, VideoRerankNet, personalised_candidates, watched_attention
+from edgerank.models.video_blocks import TaskHeads, VideoEncoder, VideoRerankNet, personalised_candidates, personalised_dim, watched_attention
 from edgerank.registry import register_model
 
 MASKED = -1.0e9  # attention logit of a padded key
@@ -71,7 +71,7 @@ class PRM(VideoRerankNet):
         o = self.options
         self.encoder = VideoEncoder(spec, o.embed_dim)
         self.attention = watched_attention(self.encoder, o.attention_hidden, o.attention_dim)
-        in_dim = self.encoder.cand_dim + (o.attention_dim if self.attention is not None else 0)
+        in_dim = personalised_dim(self.encoder, self.attention)
         self.num_heads = o.num_heads
         self.input = nn.Linear(in_dim, o.model_dim)
         self.position = nn.Parameter(torch.randn(spec.max_candidates, o.model_dim) * 0.02)  # slot = server position

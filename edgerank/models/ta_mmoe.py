@@ -13,7 +13,7 @@ import torch
 
 from edgerank.data.video import VideoSpec
 from edgerank.models.options import TAMMoEOptions
-from edgerank.models.video_blocks import MMoE, TaskHeads, VideoEncoder, VideoRerankNet, personalised_candidates, watched_attention
+from edgerank.models.video_blocks import MMoE, TaskHeads, VideoEncoder, VideoRerankNet, personalised_candidates, personalised_dim, watched_attention
 from edgerank.registry import register_model
 
 
@@ -26,7 +26,7 @@ class TargetAttentionMMoE(VideoRerankNet):
         o = self.options
         self.encoder = VideoEncoder(spec, o.embed_dim)
         self.attention = watched_attention(self.encoder, o.attention_hidden, o.attention_dim)
-        in_dim = self.encoder.cand_dim + (o.attention_dim if self.attention is not None else 0)
+        in_dim = personalised_dim(self.encoder, self.attention)
         self.mmoe = MMoE(in_dim, o.num_experts, o.expert_hidden, o.expert_dim, o.dropout)
         self.heads = TaskHeads(o.expert_dim, o.tower_hidden, o.dropout)
 

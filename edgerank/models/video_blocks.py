@@ -133,6 +133,11 @@ def watched_attention(encoder: VideoEncoder, hidden: int, out_dim: int) -> Targe
     return TargetAttention(encoder.cand_dim, encoder.seq_dim, encoder.pair_dim, hidden, out_dim)
 
 
+def personalised_dim(encoder: VideoEncoder, attention: TargetAttention | None) -> int:
+    """The width ``D`` of :func:`personalised_candidates`' vectors, for the layer that reads them."""
+    return encoder.cand_dim + (attention.value.out_features if attention is not None else 0)
+
+
 def personalised_candidates(encoder: VideoEncoder, attention: TargetAttention | None, x: dict[str, torch.Tensor]) -> torch.Tensor:
     """Candidate vectors with their target attention over the watched sequence: ``[B, M, D]``
     (``D = encoder.cand_dim + attention out_dim``, or ``cand_dim`` alone without a sequence)."""

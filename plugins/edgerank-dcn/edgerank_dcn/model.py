@@ -33,6 +33,7 @@ from edgerank.models.api import (
     mlp,
     one_of,
     personalised_candidates,
+    personalised_dim,
     positive_int,
     positive_int_list,
     register_model,
@@ -122,7 +123,7 @@ class DCNv2(VideoRerankNet):
         self.encoder = VideoEncoder(spec, o.embed_dim)
         # Without a watched sequence (rts and fe off) there is nothing to attend over: None.
         self.attention = watched_attention(self.encoder, o.attention_hidden, o.attention_dim)
-        x0_dim = self.encoder.cand_dim + (o.attention_dim if self.attention is not None else 0)
+        x0_dim = personalised_dim(self.encoder, self.attention)
         self.cross = CrossNetwork(x0_dim, o.cross_layers, o.low_rank)
         deep_hidden, dropout = o.deep_hidden, o.dropout
         if o.structure == "parallel":
