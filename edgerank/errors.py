@@ -8,13 +8,35 @@ the offending field, file or plugin. Anything else is a bug and keeps its traceb
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import functools
+import sys
+from collections.abc import Callable, Iterable
 
 
 class EdgeRankError(Exception):
     """Base class for errors caused by the user's input rather than by edgerank itself."""
 
     exit_code = 2
+
+
+def reports_errors(program: str) -> Callable[[Callable[..., int | None]], Callable[..., int]]:
+    """A command's ``main`` that fails the way every edgerank command does: an
+    :class:`EdgeRankError` becomes ``<program>: error: <message>`` on stderr and its exit code,
+    without a traceback; a ``main`` that returns nothing succeeded (0)."""
+
+    def wrap(main: Callable[..., int | None]) -> Callable[..., int]:
+        @functools.wraps(main)
+        def run(*args: object, **kwargs: object) -> int:
+            try:
+                code = main(*args, **kwargs)
+            except EdgeRankError as exc:
+                print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
+                return exc.exit_code
+            return 0 if code is None else code
+
+        return run
+
+    return wrap
 
 
 class ConfigError(EdgeRankError):

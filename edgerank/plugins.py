@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from edgerank.errors import EdgeRankError
+from edgerank.errors import reports_errors
 from edgerank.registry import Registry, load_plugins
 
 
@@ -21,12 +21,9 @@ def format_plugins(registry: Registry) -> str:
     return "\n".join(lines)
 
 
+@reports_errors("edgerank")
 def main() -> int:
-    try:
-        print(format_plugins(load_plugins()))
-    except EdgeRankError as exc:
-        print(f"edgerank: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    print(format_plugins(load_plugins()))
     return 0
 
 

@@ -25,7 +25,7 @@ import polars as pl
 from edgerank.data.video_log_events import app_events
 from edgerank.data.video_sim_log import log_columns
 from edgerank.data.video_simulator import SimConfig, simulate
-from edgerank.errors import ConfigError, EdgeRankError
+from edgerank.errors import ConfigError, reports_errors
 
 
 def sim_config(sessions: int, seed: int, settings: list[str]) -> SimConfig:
@@ -62,6 +62,7 @@ def write_log(columns: dict, path: Path) -> None:
     staging.replace(path)
 
 
+@reports_errors("edgerank.simulate")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgerank.simulate", description=__doc__.split("\n\n")[0])
     parser.add_argument("path", type=Path, help="output .parquet/.csv/.tsv (a feed log) or .jsonl (app events)")
@@ -69,15 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
-    try:
-        cfg = sim_config(args.sessions, args.seed, args.settings)
-        requests, _ = simulate(cfg)
-        columns = log_columns(requests)
-        args.path.parent.mkdir(parents=True, exist_ok=True)
-        write_log(columns, args.path)
-    except EdgeRankError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    cfg = sim_config(args.sessions, args.seed, args.settings)
+    requests, _ = simulate(cfg)
+    columns = log_columns(requests)
+    args.path.parent.mkdir(parents=True, exist_ok=True)
+    write_log(columns, args.path)
     print(f"wrote {len(columns['ts'])} rows ({len(requests)} requests, {cfg.num_users * cfg.sessions_per_user} sessions) to {args.path}")
     return 0
 

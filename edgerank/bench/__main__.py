@@ -12,9 +12,10 @@ import json
 import sys
 from collections.abc import Sequence
 
-from edgerank.errors import EdgeRankError
+from edgerank.errors import reports_errors
 
 
+@reports_errors("edgerank.bench")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgerank.bench", description="Latency, size and peak memory of an exported run.")
     parser.add_argument("run_dir", help="a run directory holding artifact/ (and reference/, artifact_int8/ when exported)")
@@ -33,11 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from edgerank.bench.core import benchmark
 
-    try:
-        result = benchmark(args.run_dir, args.requests, args.threads, args.warmup, memory=not args.no_memory, peers=args.peers, floor=not args.no_floor)
-    except EdgeRankError as exc:
-        print(f"edgerank.bench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    result = benchmark(args.run_dir, args.requests, args.threads, args.warmup, memory=not args.no_memory, peers=args.peers, floor=not args.no_floor)
     print(json.dumps(result, indent=2))
     from edgerank.bench.core import unmeasured
 

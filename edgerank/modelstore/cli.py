@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from edgerank.errors import EdgeRankError
+from edgerank.errors import reports_errors
 from edgerank.locations import default_store
 
 
@@ -67,57 +66,54 @@ def _format_list(records: list) -> str:
     return "\n".join("  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip() for line in [header, *rows])
 
 
+@reports_errors("edgerank.registry")
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from edgerank.modelstore.rollout import Rollout
     from edgerank.modelstore.store import ModelStore, StoreError
 
     root = Path(args.store) if args.store else default_store()
-    try:
-        store = ModelStore(root)
-        if args.command == "publish":
-            record, created = store.publish(args.artifact_dir)
-            verb = "published" if created else "already published (same sha256) as"
-            print(f"{verb} {record.name} {record.label} ({record.variant}, {record.size_bytes} bytes, sha256 {record.sha256[:12]}) in {root}")
-        elif args.command == "list":
-            records = store.versions(args.name)
-            print(json.dumps([r.summary() for r in records], indent=2) if args.json else _format_list(records))
-        elif args.command == "rollout":
-            if args.split:
-                store.set_rollout(args.name, Rollout.parse(args.split, args.salt or args.name, args.pin))
-            rollout = store.rollout(args.name)
-            if rollout is None:
-                latest = store.get(args.name)
-                print(f"{args.name}: no rollout configured; every user gets the latest version {latest.label}")
-            else:
-                shares = rollout.shares()
-                if rollout.normalised:
-                    print(f"{args.name}: note: weights sum to {rollout.total_weight:g}, not 100: normalised to the shares below")
-                for g in rollout.groups:
-                    print(f"{args.name}: {g.name:<12} v{g.version}  {shares[g.name]:.1%}")
-                for user, version in rollout.pins.items():
-                    print(f"{args.name}: pinned       v{version}  user {user}")
-                print(f"{args.name}: salt {rollout.salt!r}")
-        elif args.command == "resolve":
-            from edgerank.modelstore.rollout import assign
+    store = ModelStore(root)
+    if args.command == "publish":
+        record, created = store.publish(args.artifact_dir)
+        verb = "published" if created else "already published (same sha256) as"
+        print(f"{verb} {record.name} {record.label} ({record.variant}, {record.size_bytes} bytes, sha256 {record.sha256[:12]}) in {root}")
+    elif args.command == "list":
+        records = store.versions(args.name)
+        print(json.dumps([r.summary() for r in records], indent=2) if args.json else _format_list(records))
+    elif args.command == "rollout":
+        if args.split:
+            store.set_rollout(args.name, Rollout.parse(args.split, args.salt or args.name, args.pin))
+        rollout = store.rollout(args.name)
+        if rollout is None:
+            latest = store.get(args.name)
+            print(f"{args.name}: no rollout configured; every user gets the latest version {latest.label}")
+        else:
+            shares = rollout.shares()
+            if rollout.normalised:
+                print(f"{args.name}: note: weights sum to {rollout.total_weight:g}, not 100: normalised to the shares below")
+            for g in rollout.groups:
+                print(f"{args.name}: {g.name:<12} v{g.version}  {shares[g.name]:.1%}")
+            for user, version in rollout.pins.items():
+                print(f"{args.name}: pinned       v{version}  user {user}")
+            print(f"{args.name}: salt {rollout.salt!r}")
+    elif args.command == "resolve":
+        from edgerank.modelstore.rollout import assign
 
-            records = store.published(args.name)
-            assignment = assign(store.rollout(args.name), list(records), args.user_id)
-            record = records[assignment.version]
-            print(json.dumps({"user_id": args.user_id, "version": record.label, "group": assignment.group, "path": str(record.path)}))
-        elif args.command == "verify":
-            if args.repair:
-                removed = store.repair(args.name)
-                for folder in removed:
-                    print(f"{args.name}: rolled back {folder} (left unindexed by a publisher that died)")
-                if removed and not store.versions(args.name):
-                    return 0  # nothing published is left to verify
-            elif orphans := store.orphans(args.name):
-                raise StoreError(f"{store.model_dir(args.name)}: {', '.join(orphans)} not in the index (a publisher died); "
-                                 "run verify --repair to roll them back")
-            record = store.verify(args.name, args.version)
-            print(f"{record.name} {record.label}: files match their publish-time checksums")
-    except EdgeRankError as exc:
-        print(f"edgerank.registry: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        records = store.published(args.name)
+        assignment = assign(store.rollout(args.name), list(records), args.user_id)
+        record = records[assignment.version]
+        print(json.dumps({"user_id": args.user_id, "version": record.label, "group": assignment.group, "path": str(record.path)}))
+    elif args.command == "verify":
+        if args.repair:
+            removed = store.repair(args.name)
+            for folder in removed:
+                print(f"{args.name}: rolled back {folder} (left unindexed by a publisher that died)")
+            if removed and not store.versions(args.name):
+                return 0  # nothing published is left to verify
+        elif orphans := store.orphans(args.name):
+            raise StoreError(f"{store.model_dir(args.name)}: {', '.join(orphans)} not in the index (a publisher died); "
+                             "run verify --repair to roll them back")
+        record = store.verify(args.name, args.version)
+        print(f"{record.name} {record.label}: files match their publish-time checksums")
     return 0

@@ -12,10 +12,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from edgerank.errors import EdgeRankError
+from edgerank.errors import EdgeRankError, reports_errors
 from edgerank.locations import default_monitor_db
 
 
+@reports_errors("edgerank.monitor")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgerank.monitor", description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default=None, help="event log (default: $EDGERANK_MONITOR_DB or ~/.edgerank/monitor.sqlite)")
@@ -34,19 +35,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from edgerank.monitor.summary import format_summary, summarize
 
     path = Path(args.db) if args.db else default_monitor_db()
-    try:
-        if not path.exists():
-            raise EdgeRankError(f"no event log at {path} (set --db or $EDGERANK_MONITOR_DB)")
-        rows = summarize(EventLog(path).events(model=args.model))
-        if args.command == "summary":
-            print(format_summary(rows, as_json=args.json))
-        else:
-            from edgerank.monitor.plot import plot_summary
+    if not path.exists():
+        raise EdgeRankError(f"no event log at {path} (set --db or $EDGERANK_MONITOR_DB)")
+    rows = summarize(EventLog(path).events(model=args.model))
+    if args.command == "summary":
+        print(format_summary(rows, as_json=args.json))
+    else:
+        from edgerank.monitor.plot import plot_summary
 
-            print(plot_summary(rows, args.out))
-    except EdgeRankError as exc:
-        print(f"edgerank.monitor: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        print(plot_summary(rows, args.out))
     return 0
 
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from edgerank.errors import EdgeRankError
+from edgerank.errors import EdgeRankError, reports_errors
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@reports_errors("edgerank.runtime")
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from edgerank.locations import default_monitor_db, default_store
@@ -65,53 +66,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     from edgerank.runtime.product import ProductRuntime
     from edgerank.runtime.sources import FixedArtifact, StoreSource
 
-    try:
-        if args.server and not args.model:
-            raise EdgeRankError("--server needs --model NAME")
-        if not args.artifact and not args.model:
-            raise EdgeRankError("say which model: --artifact DIR, or --model NAME (from the registry, or with --server)")
-        if args.artifact and args.model:
-            raise EdgeRankError("--artifact and --model exclude each other")
-        if not args.server:
-            source = FixedArtifact(args.artifact) if args.artifact else StoreSource(args.store or default_store(), args.model)
-            monitor = None if args.no_monitor else EventLog(Path(args.db) if args.db else default_monitor_db())
-        else:
-            from edgerank.locations import default_cache
-            from edgerank.runtime.remote import EventUploader, ServerSource
+    if args.server and not args.model:
+        raise EdgeRankError("--server needs --model NAME")
+    if not args.artifact and not args.model:
+        raise EdgeRankError("say which model: --artifact DIR, or --model NAME (from the registry, or with --server)")
+    if args.artifact and args.model:
+        raise EdgeRankError("--artifact and --model exclude each other")
+    if not args.server:
+        source = FixedArtifact(args.artifact) if args.artifact else StoreSource(args.store or default_store(), args.model)
+        monitor = None if args.no_monitor else EventLog(Path(args.db) if args.db else default_monitor_db())
+    else:
+        from edgerank.locations import default_cache
+        from edgerank.runtime.remote import EventUploader, ServerSource
 
-            cache = Path(args.cache) if args.cache else default_cache()
-            source = ServerSource(args.server, args.model, cache, timeout_s=args.timeout)
-            monitor = None if args.no_monitor else EventUploader(args.server, timeout_s=args.timeout)
-        if args.command == "video":  # the short-video scenario: a raw event log, not product users
-            from edgerank.runtime.video_cli import replay as replay_video
+        cache = Path(args.cache) if args.cache else default_cache()
+        source = ServerSource(args.server, args.model, cache, timeout_s=args.timeout)
+        monitor = None if args.no_monitor else EventUploader(args.server, timeout_s=args.timeout)
+    if args.command == "video":  # the short-video scenario: a raw event log, not product users
+        from edgerank.runtime.video_cli import replay as replay_video
 
-            print(json.dumps(replay_video(args, source, monitor)))
-            return 0
-        runtime = ProductRuntime(source, fallback_skus=args.fallback, monitor=monitor, num_threads=args.threads)
-        if args.command == "rank":
-            attributes = {}
-            for word in args.attributes:
-                key, sep, value = word.partition("=")
-                if not sep:
-                    raise EdgeRankError(f"'{word}': attributes are KEY=VALUE (e.g. city=Nanjing)")
-                attributes[key] = value
-            print(json.dumps(asdict(runtime.rank(args.user, attributes, args.eligible))))
-        else:
-            path = Path(args.csv)
-            if not path.is_file():
-                raise EdgeRankError(f"{path}: no such CSV file")
-            counts = {"model": 0, "fallback": 0}
-            with path.open(newline="") as handle:
-                for i, row in enumerate(csv.DictReader(handle)):
-                    if args.limit is not None and i >= args.limit:
-                        break
-                    user = row.pop("user_id", None) or f"row-{i}"
-                    counts[runtime.rank(user, row).source] += 1
-            print(json.dumps({"requests": sum(counts.values()), **counts}))
-        runtime.close()
-    except EdgeRankError as exc:
-        print(f"edgerank.runtime: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        print(json.dumps(replay_video(args, source, monitor)))
+        return 0
+    runtime = ProductRuntime(source, fallback_skus=args.fallback, monitor=monitor, num_threads=args.threads)
+    if args.command == "rank":
+        attributes = {}
+        for word in args.attributes:
+            key, sep, value = word.partition("=")
+            if not sep:
+                raise EdgeRankError(f"'{word}': attributes are KEY=VALUE (e.g. city=Nanjing)")
+            attributes[key] = value
+        print(json.dumps(asdict(runtime.rank(args.user, attributes, args.eligible))))
+    else:
+        path = Path(args.csv)
+        if not path.is_file():
+            raise EdgeRankError(f"{path}: no such CSV file")
+        counts = {"model": 0, "fallback": 0}
+        with path.open(newline="") as handle:
+            for i, row in enumerate(csv.DictReader(handle)):
+                if args.limit is not None and i >= args.limit:
+                    break
+                user = row.pop("user_id", None) or f"row-{i}"
+                counts[runtime.rank(user, row).source] += 1
+        print(json.dumps({"requests": sum(counts.values()), **counts}))
+    runtime.close()
     return 0
 
 

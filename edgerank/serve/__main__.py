@@ -18,10 +18,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from edgerank.errors import EdgeRankError
+from edgerank.errors import reports_errors
 from edgerank.locations import default_monitor_db, default_store
 
 
+@reports_errors("edgerank.serve")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgerank.serve", description=__doc__.split("\n\n")[1].replace("\n", " "))
     parser.add_argument("--store", default=None, help="model registry directory (default: $EDGERANK_STORE or ~/.edgerank/models)")
@@ -43,9 +44,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = Path(args.db) if args.db else default_monitor_db()
     try:
         app = create_app(store, db, files_url=args.files_url)
-    except EdgeRankError as exc:
-        print(f"edgerank.serve: error: {exc}", file=sys.stderr)
-        return exc.exit_code
     except (sqlite3.Error, OSError) as exc:  # e.g. a store index that is not a database
         print(f"edgerank.serve: error: {store}: cannot open the model store ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 2
