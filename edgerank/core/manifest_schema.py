@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from edgerank.core.names import NAME_PATTERN
+from edgerank.core.reference_requests import FLOAT_ATOL
 
 FILE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # a file beside the manifest, never a path
 SHA256 = r"^[0-9a-f]{64}$"
@@ -61,7 +62,8 @@ BASE: dict[str, Any] = {
                 "sha256": {"type": "string", "pattern": SHA256},
                 "signature": {"type": "string", "minLength": 1},
                 "requests": {"type": "integer", "minimum": 1},
-                "float_atol": {"type": "number", "exclusiveMinimum": 0},
+                # a manifest may tighten the replay's tolerance, never widen it past the export's own
+                "float_atol": {"type": "number", "exclusiveMinimum": 0, "maximum": FLOAT_ATOL},
             },
         },
     },
