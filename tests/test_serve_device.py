@@ -174,6 +174,43 @@ def test_uploaded_events_land_in_the_monitor_once_even_when_an_answer_is_lost(cl
     assert len(events) == 7 and {e.version for e in events} == {"v1"} and all(e.ok for e in events)
 
 
+def test_concurrent_flushes_post_each_batch_once_and_never_raise(monkeypatch):
+    """An app's timer and the runtime's close() may flush at once: each batch is posted by one of them."""
+    from edgerank.runtime import remote
+
+    both_posting = threading.Barrier(2)
+    posted: list[str] = []
+
+    def fetch(url, timeout_s, limit, data=None, headers=None):
+        batch = json.loads(data)
+        posted.append(batch["batch_id"])
+        try:
+            both_posting.wait(timeout=1.0)  # the second flush arrives while the first is on the wire
+        except threading.BrokenBarrierError:
+            pass
+        return 200, json.dumps({"accepted": len(batch["events"]), "rejected": 0, "duplicate": False}).encode()
+
+    monkeypatch.setattr(remote, "_fetch", fetch)
+    uploader = EventUploader("http://127.0.0.1:9", batch_size=5)
+    for i in range(5):
+        uploader.record(Event(float(i), "product_topk", "v1", "", True, 1.0))
+    raised: list[BaseException] = []
+
+    def flush() -> None:
+        try:
+            uploader.flush()
+        except BaseException as exc:  # noqa: BLE001 - what the test looks for
+            raised.append(exc)
+
+    threads = [threading.Thread(target=flush) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert raised == [] and len(posted) == 1 and uploader.sent == 5
+    assert uploader.flush() is True
+
+
 def test_rank_from_the_shell_against_the_server(cloud, tmp_path):
     from edgerank.runtime.__main__ import main
 

@@ -237,6 +237,7 @@ class EventUploader:
         self.batch_size, self.timeout_s, self.max_pending = max(1, batch_size), timeout_s, max_pending
         self.device = uuid.uuid4().hex
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # one flush at a time: two would post, and remove, the same batch
         self._events: list[Event] = []
         self._batches: list[tuple[str, list[Event]]] = []  # cut, not yet acknowledged
         self._seq = 0
@@ -251,7 +252,11 @@ class EventUploader:
                 self.dropped += 1
 
     def flush(self) -> bool:
-        """Post what is pending; True when nothing is left waiting."""
+        """Post what is pending; True when nothing is left waiting. A flush already under way is waited for."""
+        with self._flushing:
+            return self._flush()
+
+    def _flush(self) -> bool:
         with self._lock:
             while self._events:
                 self._seq += 1
