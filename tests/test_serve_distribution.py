@@ -128,3 +128,19 @@ def test_downloads_can_point_at_a_cdn_holding_the_store_layout(cloud):
         assert answer["model_url"] == "https://cdn.example/models/product_topk/v2/model.tflite"
         path = answer["model_url"].removeprefix("https://cdn.example/")  # the store's own layout under STORE/
         assert (cloud.store.root / path).read_bytes() == httpx.get(f"{server.url}/{path}", timeout=10).content
+
+
+def test_the_dashboard_keeps_a_bounded_number_of_rendered_pages(tmp_path):
+    """Each distinct ``?hours=`` / ``?model=`` is a page of its own; anyone may ask for thousands."""
+    from edgerank.modelstore import ModelStore
+    from edgerank.serve import BackgroundServer, create_app
+    from edgerank.serve.app import DASHBOARD_PAGES
+
+    ModelStore(tmp_path / "store")
+    app = create_app(tmp_path / "store", tmp_path / "monitor.sqlite")
+    with BackgroundServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        for i in range(DASHBOARD_PAGES + 20):
+            assert http.get("/", params={"hours": 1 + i / 1000}).status_code == 200
+        assert http.get("/", params={"model": "product_topk"}).status_code == 200
+    assert 0 < len(app.state.dashboard_pages) <= DASHBOARD_PAGES
+    assert ("product_topk", 24.0) in app.state.dashboard_pages  # the newest page is kept

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,6 +45,7 @@ from edgerank.serve.ingest import BadBatch, IngestStore
 MAX_BODY = 1 << 20
 DASHBOARD_HOURS = 24.0  # the window the dashboard shows by default (?hours=0: everything)
 DASHBOARD_TTL_S = 5.0  # a page is rendered at most this often (several people watching a canary)
+DASHBOARD_PAGES = 32  # rendered pages kept: every ?hours= / ?model= value is a page, and reads need no secret
 MAX_USER = 256
 IMMUTABLE = "public, max-age=31536000, immutable"  # a published version never changes
 VERSION = re.compile(r"v([1-9][0-9]{0,8})")
@@ -70,6 +72,7 @@ def create_app(store: str | Path, monitor_db: str | Path, files_url: str = "/mod
     # the more batches share a commit; a pool of its own, so ingestion never starves the dashboard.
     writers = anyio.CapacityLimiter(256)
     rendered: dict[tuple[str | None, float], tuple[float, str]] = {}  # the dashboard, for DASHBOARD_TTL_S
+    rendered_lock = threading.Lock()  # pages are rendered in Starlette's thread pool
 
     def version_json(record: Any) -> dict[str, Any]:
         return {**record.summary(), "sha256": record.sha256, "manifest_sha256": record.manifest_sha256, "served": catalog.verified(record)}
@@ -159,7 +162,11 @@ def create_app(store: str | Path, monitor_db: str | Path, files_url: str = "/mod
             served = {r.version: catalog.verified(r) for r in records}
             sections[name] = model_section(name, all_events.get(name, []), records, served, rollout)
         html = page(sections, ingest.stats(), str(catalog.root), str(log.path), hours)
-        rendered[key] = (time.monotonic(), html)
+        with rendered_lock:
+            rendered.pop(key, None)
+            rendered[key] = (time.monotonic(), html)
+            while len(rendered) > DASHBOARD_PAGES:  # the oldest rendered goes first
+                del rendered[next(iter(rendered))]
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     @asynccontextmanager
@@ -190,5 +197,5 @@ def create_app(store: str | Path, monitor_db: str | Path, files_url: str = "/mod
                             HTTPException: http_error},
         lifespan=lifespan,
     )
-    app.state.catalog, app.state.ingest = catalog, ingest
+    app.state.catalog, app.state.ingest, app.state.dashboard_pages = catalog, ingest, rendered
     return app
