@@ -144,3 +144,12 @@ def test_the_dashboard_keeps_a_bounded_number_of_rendered_pages(tmp_path):
         assert http.get("/", params={"model": "product_topk"}).status_code == 200
     assert 0 < len(app.state.dashboard_pages) <= DASHBOARD_PAGES
     assert ("product_topk", 24.0) in app.state.dashboard_pages  # the newest page is kept
+
+
+def test_the_service_says_it_serves_the_registrys_default_store(capsys):
+    from edgerank.serve.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "$EDGERANK_STORE or ~/.edgerank/registry" in shown and "~/.edgerank/models" not in shown

@@ -4,7 +4,7 @@ The cloud side as a service: model distribution (GET /models/NAME/resolve?user=I
 checksummed downloads), event ingestion from devices into the monitoring store (POST /events),
 and the dashboard at /. No endpoint writes models: publish and rollout stay on the registry CLI.
 
-The store is ``--store``, else ``$EDGERANK_STORE``, else ``~/.edgerank/models``; the monitoring
+The store is ``--store``, else ``$EDGERANK_STORE``, else ``~/.edgerank/registry``; the monitoring
 log ``--db``, else ``$EDGERANK_MONITOR_DB``, else ``~/.edgerank/monitor.sqlite`` (the files the
 registry and monitor CLIs use). ``--port 0`` picks a free port; the first line printed says which.
 """
@@ -25,7 +25,7 @@ from edgerank.locations import default_monitor_db, default_store
 @reports_errors("edgerank.serve")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgerank.serve", description=__doc__.split("\n\n")[1].replace("\n", " "))
-    parser.add_argument("--store", default=None, help="model registry directory (default: $EDGERANK_STORE or ~/.edgerank/models)")
+    parser.add_argument("--store", default=None, help="model registry directory (default: $EDGERANK_STORE or ~/.edgerank/registry)")
     parser.add_argument("--db", default=None, help="monitoring log (default: $EDGERANK_MONITOR_DB or ~/.edgerank/monitor.sqlite)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
     parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one, printed on start)")
