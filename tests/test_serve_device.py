@@ -229,6 +229,15 @@ def test_rank_from_the_shell_against_the_server(cloud, tmp_path):
     assert (event.model, event.version, event.ok, event.fields, event.unknown) == ("product_topk", ranking["version"], True, 4, 2)
 
 
+def test_rank_from_the_shell_refuses_a_model_name_that_is_a_path_as_with_the_store(tmp_path, capsys):
+    from edgerank.runtime.__main__ import main
+
+    for where in (["--server", "http://127.0.0.1:9", "--cache", str(tmp_path / "cache")], ["--store", str(tmp_path / "store")]):
+        assert main(["rank", *where, "--model", "../x", "--no-monitor", "city=Nanjing"]) == 2
+        assert "'../x' is not a valid model name" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists()
+
+
 def test_the_device_side_imports_no_torch(cloud, tmp_path):
     cloud.rollout("1=100")
     with serving(cloud) as (server, _):

@@ -76,9 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         source = FixedArtifact(args.artifact) if args.artifact else StoreSource(args.store or default_store(), args.model)
         monitor = None if args.no_monitor else EventLog(Path(args.db) if args.db else default_monitor_db())
     else:
+        from edgerank.core.names import url_name_problem
         from edgerank.locations import default_cache
         from edgerank.runtime.remote import EventUploader, ServerSource
 
+        problem = url_name_problem(args.model)  # the device would only ever fall back: a usage error here
+        if problem:
+            raise EdgeRankError(problem)
         cache = Path(args.cache) if args.cache else default_cache()
         source = ServerSource(args.server, args.model, cache, timeout_s=args.timeout)
         monitor = None if args.no_monitor else EventUploader(args.server, timeout_s=args.timeout)
