@@ -22,6 +22,8 @@ def test_help_lists_every_experiment_study_and_plugin_kind_with_an_example(tmp_p
     listed = text.split("== Studies", 1)[1].split("==", 2)[1]
     for study in studies:
         assert f"\n  {study} " in listed, study  # described in the studies block
+    rankers = next(line for line in listed.splitlines() if line.startswith("  video_rankers "))
+    assert "Seq2Slate" in rankers and "PRM" in rankers and "NDCG@10" in rankers  # its published baselines
     assert "python -m edgerank -m +study=" in text
     for kind in load_plugins().kinds():
         assert f"\n  {kind} " in text and f" {kind}=" in text, kind
