@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 
 from edgerank.data.video import VideoSyntheticData
 from edgerank.errors import ConfigError
-from edgerank.registry import build
+from edgerank.registry import build, load_plugins
 
 GUIDE = Path(__file__).resolve().parent.parent / "plugins" / "README.md"
 
@@ -84,3 +84,9 @@ def test_the_guide_plugin_composes_builds_and_runs(guide_plugin, make_cfg):
         build("model", {**options, "hidden": []}, spec=data.spec)
     with pytest.raises(ConfigError, match=r"^model\.hiden: not an option of model plugin 'tiny_mlp'"):
         build("model", {"name": "tiny_mlp", "hiden": [8]}, spec=data.spec)
+
+
+def test_the_guides_ranker_error_names_a_data_plugin_without_ranking_requests():
+    """The error table quotes the message for a ranker over a data plugin that has no requests to rank."""
+    (name,) = re.findall(r"`ranker: data plugin '(\w+)' has no ranking ground truth", GUIDE.read_text())
+    assert not hasattr(load_plugins().get("data", name).factory, "ranking_requests"), name
