@@ -34,7 +34,7 @@ def test_publish_and_list_through_the_cli(run, tmp_path):
     listing = registry(["list", "--json"], tmp_path)
     assert listing.returncode == 0, listing.stderr
     versions = json.loads(listing.stdout)
-    assert [(v["version"], v["variant"]) for v in versions] == [(1, "float32"), (2, "int8")]
+    assert [(v["version"], v["label"], v["variant"]) for v in versions] == [(1, "v1", "float32"), (2, "v2", "int8")]
     assert versions[0]["metrics"]["test/top5"] == pytest.approx(run.metrics["test/top5"])
     assert versions[0]["parity"]["passed"] is True and versions[0]["parity"]["max_abs_err"] <= 1e-5
     assert versions[1]["parity"]["size_ratio"] < 0.6

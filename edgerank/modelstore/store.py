@@ -108,6 +108,7 @@ class VersionRecord:
         return {
             "name": self.name,
             "version": self.version,
+            "label": self.label,
             "variant": self.variant,
             "size_bytes": self.size_bytes,
             "sha256": self.sha256[:12],
