@@ -43,7 +43,8 @@ def check_floor(result: dict) -> None:
 def test_bench_prints_latency_and_size_json(run, tmp_path):
     done = run_cli([str(run.run_dir), "--requests", "60", "--warmup", "5", "--no-memory"], tmp_path, 300, module="edgerank.bench")
     assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
+    result = json.loads(done.stdout)  # stdout is the JSON alone; the progress bar is on stderr
+    assert "bench:" in done.stderr and "it/s" in done.stderr
     check_latency_and_sizes(result)
     assert result["request_source"].startswith("held-out parity requests")
     assert result["peak_memory_mb"] == {}

@@ -137,6 +137,8 @@ def test_video_study_commands_on_a_tiny_setting(tmp_path, study, sweep, factor):
     summary = (out / "summary.md").read_text()
     assert summary.count("\n| ") == 3 and factor in summary.splitlines()[2]  # header + 2 configurations
     assert list(out.glob("*.png"))
+    if study == "video_rankers":  # the ranker evaluation shows its progress
+        assert "ranker evaluation:" in result.stderr and re.search(r"ranker evaluation +\d+\.\d s", result.stderr)
 
 
 def test_rankers_by_m_study_exports_each_m_at_its_own_size(tmp_path):
