@@ -1,4 +1,4 @@
-"""``python -m edgerank.simulate sim_log.parquet --sessions 100000 --seed 0``: the simulator's
+"""``python -m edgerank.simulate sim_log.parquet --sessions 6000 --seed 0``: the simulator's
 sessions written as a feed log (the fixed columns of ``data=video_log``, plus the simulator's
 ground truth ``true_<task>``), so a log pipeline can be tried end to end on a known world. A
 ``.jsonl`` path writes the same sessions as the raw events an app sends instead
