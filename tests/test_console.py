@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +39,9 @@ def test_default_run_prints_one_line_per_phase_and_keeps_third_party_output_in_t
     log = (run_dir / "run.log").read_text()
     assert "[START] LiteRT-Torch Convert" in log and "GPU available" in log
     assert "intra-op threads: 1 (threads=auto, 1 parallel job(s)" in log  # not on the terminal
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    produced = readme.split("## What a run produces", 1)[1].split("### ", 1)[0]
+    assert [p.name for p in run_dir.iterdir() if f"`{p.name}{'/' if p.is_dir() else ''}" not in produced] == []
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     manifest = json.loads((run_dir / "artifact" / "manifest.json").read_text())
