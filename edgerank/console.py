@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 LOG_FILE = "run.log"  # the run's log file: Hydra's job log (conf/hydra/default.yaml) and quiet phases
 SIGNIFICANT_DIGITS = 6  # float32 carries about 7; metrics keep 6 (0.11924999952316284 -> 0.11925)
@@ -43,6 +43,7 @@ class ConsoleFormatter(logging.Formatter):
 class _Session:
     log_file: Path | None = None
     verbose: bool = True
+    terminal: TextIO | None = None  # stderr as the session found it, which quiet phases redirect
 
 
 _session = _Session()  # outside a run (tests, notebooks): nothing is redirected
@@ -50,13 +51,29 @@ _session = _Session()  # outside a run (tests, notebooks): nothing is redirected
 
 @contextmanager
 def session(log_file: str | Path, verbose: bool = False) -> Iterator[None]:
-    """Within it, quiet phases send third-party output to ``log_file`` unless ``verbose``."""
+    """Within it, quiet phases send third-party output to ``log_file`` unless ``verbose``;
+    progress bars keep drawing on the terminal."""
     global _session
-    previous, _session = _session, _Session(Path(log_file), verbose)
+    terminal, own = _terminal()
+    previous, _session = _session, _Session(Path(log_file), verbose, terminal)
     try:
         yield
     finally:
         _session = previous
+        if own:
+            terminal.close()
+
+
+def _terminal() -> tuple[TextIO, bool]:
+    """Where progress bars go while descriptors 1 and 2 point at the log: a duplicate of
+    descriptor 2 when it is stderr (closed with the session), else stderr itself (a notebook's)."""
+    sys.stderr.flush()
+    try:
+        if sys.stderr.fileno() == 2:
+            return os.fdopen(os.dup(2), "w", buffering=1, encoding=sys.stderr.encoding, errors="replace"), True
+    except (AttributeError, OSError, ValueError):  # no descriptor (pytest's capture, notebooks)
+        pass
+    return sys.stderr, False
 
 
 @contextmanager
@@ -125,7 +142,8 @@ def progress(items: Iterable[T] | None, description: str, total: int | None = No
     ``items`` it is advanced by hand (``.update()``; ``.set_postfix_str()`` says what runs)."""
     from tqdm.auto import tqdm
 
-    return tqdm(items, desc=description, total=total, file=sys.stderr, leave=False, mininterval=0.5, dynamic_ncols=True)
+    terminal = _session.terminal or sys.stderr  # a quiet phase's bar still reaches the terminal
+    return tqdm(items, desc=description, total=total, file=terminal, leave=False, mininterval=0.5, dynamic_ncols=True)
 
 
 def round_metric(value: Any) -> Any:

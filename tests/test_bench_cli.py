@@ -45,6 +45,9 @@ def test_bench_prints_latency_and_size_json(run, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)  # stdout is the JSON alone; the progress bar is on stderr
     assert "bench:" in done.stderr and "it/s" in done.stderr
+    noise = ["[START]", "torchao", "triton", "absl", "oneDNN", "XNNPACK delegate"]  # in bench.log, not on the terminal
+    assert [word for word in noise if word in done.stderr] == [], done.stderr[-3000:]
+    assert "[START] LiteRT-Torch Convert" in (run.run_dir / "bench.log").read_text()  # the floor's reference chain
     check_latency_and_sizes(result)
     assert result["request_source"].startswith("held-out parity requests")
     assert result["peak_memory_mb"] == {}

@@ -1,7 +1,8 @@
 """``python -m edgerank.bench RUN_DIR [--requests N] [--threads 1 2] [--no-memory] [--no-floor] [--peers [PEER ...]]``
 
 Prints one JSON object (see :mod:`edgerank.bench.core` for every key), with a progress bar on
-stderr. Exit code 1 when a requested figure could not be measured (named on stderr; the JSON
+stderr; third-party output (converter steps, native-library notices) goes to ``RUN_DIR/bench.log``
+unless ``-v``. Exit code 1 when a requested figure could not be measured (named on stderr; the JSON
 still holds everything that was), 2 for a directory without an artifact.
 """
 
@@ -11,8 +12,13 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
 
+from edgerank import console
 from edgerank.errors import reports_errors
+
+LOG_FILE = "bench.log"
 
 
 @reports_errors("edgerank.bench")
@@ -31,10 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="also export the graph to the peers (onnxruntime, executorch; all when none is named), check and time them",
     )
+    parser.add_argument("-v", "--verbose", action="store_true", help=f"third-party output on the terminal too, not only in RUN_DIR/{LOG_FILE}")
     args = parser.parse_args(argv)
-    from edgerank.bench.core import benchmark
+    from edgerank.bench.core import artifacts, benchmark
 
-    result = benchmark(args.run_dir, args.requests, args.threads, args.warmup, memory=not args.no_memory, peers=args.peers, floor=not args.no_floor)
+    log_file = Path(args.run_dir) / LOG_FILE
+    with console.session(log_file, verbose=args.verbose), (console.quietly() if artifacts(Path(args.run_dir)) else nullcontext()):
+        result = benchmark(args.run_dir, args.requests, args.threads, args.warmup, memory=not args.no_memory, peers=args.peers, floor=not args.no_floor)
     print(json.dumps(result, indent=2))
     from edgerank.bench.core import unmeasured
 
