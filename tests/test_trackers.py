@@ -62,3 +62,14 @@ def test_mlflow_server_uri_by_override(tmp_path):
     (experiment,) = [e for e in MlflowClient(uri).search_experiments() if e.name == "product_topk"]
     assert MlflowClient(uri).search_runs([experiment.experiment_id])[0].data.metrics["test/top5"] > 0
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_tensorboard_alone_writes_its_event_file(tmp_path):
+    run_dir = tmp_path / "run"
+    metrics = run(compose_config([*TINY, "logger=tensorboard", "export.enabled=false"], run_dir), run_dir)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard")).Reload()
+    assert {"train/loss", "val/loss", "test/top5"} <= set(events.Tags()["scalars"])
+    assert events.Scalars("test/top5")[-1].value == pytest.approx(metrics["test/top5"], abs=1e-6)
+    assert not (run_dir / "csv").exists() and not (tmp_path / "mlflow.db").exists()  # only the tracker asked for
