@@ -86,7 +86,10 @@ def _run(cfg: DictConfig, output_dir: Path, parallel_jobs: int) -> dict[str, flo
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     datamodule = registry.build("data", plain(cfg, "data"))
-    datamodule.setup()
+    log.info("%s", describe(cfg, output_dir))
+    with console.phase("data") as step:  # preparing a feed log takes a while: its own line, after the experiment's
+        datamodule.setup()
+        step.note = _data_note(getattr(datamodule.spec, "source", None) or {})
     net = registry.build("model", plain(cfg, "model"), spec=datamodule.spec)
     ranker = _ranker(cfg, registry, net, datamodule)
     # objects go in after instantiation: Hydra would turn a dataclass argument into a config
@@ -100,7 +103,6 @@ def _run(cfg: DictConfig, output_dir: Path, parallel_jobs: int) -> dict[str, flo
     if checkpoint is not None:
         check_checkpoint(checkpoint, module)
     log_config(trainer.loggers, cfg)
-    log.info("%s", describe(cfg, output_dir))
     if cfg.get("train", True):  # from scratch, or resumed from ckpt_path
         with console.phase("train", quiet=False) as step:
             trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint)
@@ -232,6 +234,15 @@ def describe(cfg: DictConfig, output_dir: Path) -> str:
     parts = [f"{group}={cfg[group].name}" for group in PLUGIN_GROUPS if cfg.get(group) is not None]
     parts += [f"seed={cfg.seed}", f"epochs={cfg.trainer.get('max_epochs')}"]
     return f"{cfg.task_name}: {' '.join(parts)} -> {output_dir}"
+
+
+def _data_note(source: Mapping[str, Any]) -> str:
+    """Rows and requests of a data source that reports them (a feed log), for the data phase's line."""
+    if "rows" not in source:
+        return ""
+    requests = source.get("requests")
+    total = sum(requests.values()) if isinstance(requests, Mapping) else requests
+    return f"{source['rows']:,} rows" + (f", {total:,} requests" if total is not None else "")
 
 
 def _headline(metrics: Mapping[str, Any], key: str | None) -> str:

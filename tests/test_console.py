@@ -29,8 +29,8 @@ def test_default_run_prints_one_line_per_phase_and_keeps_third_party_output_in_t
     assert not [line for line in lines if any(word in line for word in NOISE)], "\n".join(lines)
     own = console_lines(result.stderr)
     experiment = f"product_topk: data=product_synthetic model=dense_topk seed=0 epochs=2 -> {run_dir}"
-    assert own[0] == experiment and own.index(experiment) < [line.split()[0] for line in own].index("train"), own
-    for name in ("train", "test", "conversion", "parity", "publish"):
+    assert own[0] == experiment and own[1].split()[0] == "data", own
+    for name in ("data", "train", "test", "conversion", "parity", "publish"):
         assert any(re.match(rf"{name}\s+\d+\.\d s", line) for line in lines), (name, lines)
     assert any(re.match(rf"run dir\s+{re.escape(str(run_dir))}$", line) for line in lines)
     parity = json.loads((run_dir / "parity_report.json").read_text())
