@@ -69,7 +69,7 @@ def toy_batch(seeds: range) -> dict[str, torch.Tensor]:
     return {"cand_x": torch.from_numpy(x), "cand_mask": torch.from_numpy(mask), "labels": torch.from_numpy(labels)}
 
 
-def test_seq2slate_learns_to_order_by_the_logged_labels_and_exports_with_parity(tmp_path):
+def test_seq2slate_learns_to_order_by_the_logged_labels_and_exports_with_parity(tmp_path, capsys):
     torch.manual_seed(0)
     ranker = Seq2SlateRanker(ToyScorer().eval(), list_size=5, epochs=8).eval()
     held_out = toy_batch(range(1000, 1100))
@@ -83,6 +83,7 @@ def test_seq2slate_learns_to_order_by_the_logged_labels_and_exports_with_parity(
 
     untrained = ndcg5(lambda s: ranker.rank(s).slots)
     ranker.fit([toy_batch(range(i, i + 64)) for i in range(0, 640, 64)], ["cand_x", "cand_mask"])
+    assert "ranker training" in capsys.readouterr().err  # its progress bar, on stderr
     trained = ndcg5(lambda s: ranker.rank(s).slots)
     server = ndcg5(lambda s: np.arange(5))
     assert trained > 0.88 and trained > untrained + 0.05 and trained > server + 0.25, (trained, untrained, server)

@@ -32,6 +32,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from edgerank.console import progress
 from edgerank.errors import ConfigError
 from edgerank.models.scorer import ContextScorer, State
 from edgerank.models.video_blocks import GRUCell
@@ -131,7 +132,7 @@ class Seq2SlateRanker(Ranker):
         optimizer = torch.optim.Adam(self.decoder.parameters(), lr=self.lr)
         generator = torch.Generator().manual_seed(self.seed)
         self.decoder.train()
-        for _ in range(self.epochs):
+        for _ in progress(range(self.epochs), "ranker training"):  # the pipeline's phase is otherwise silent
             for rows in torch.randperm(len(data[0]), generator=generator).split(self.batch_size):
                 loss = self.loss(*(d[rows] for d in data))
                 optimizer.zero_grad()
