@@ -35,13 +35,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from edgerank.core.video_contract import check_rows, encode_rows
 from edgerank.core.video_features import TASKS
+from edgerank.data.video_log_encode import encode_blocks, map_ids
 from edgerank.data.video_log_estimate import CANON, COUNTS, stale_counts, stale_estimate, with_query_keys
 from edgerank.data.video_log_read import (
     LogFile, count_rows, first_problem, id_types, log_files, log_summary, resolve_columns, typed)
 from edgerank.data.video_log_options import PrepareOptions
-from edgerank.data.video_log_schema import PXTR, rows_from_columns
+from edgerank.data.video_log_schema import PXTR
 from edgerank.errors import DataError
 
 CONTRACT_VERSION = 1  # bump when the encoding of prepared shards changes
@@ -115,8 +115,8 @@ def partition_log(options: PrepareOptions, files: list[LogFile], staging: Path) 
     names = list(files[0].columns)
     partitions = int(options.partitions) or max(1, math.ceil(count_rows(frame) / int(options.rows_per_partition)))
     sink = (frame.with_columns((pl.col("user_id").hash(seed=0) % partitions).cast(pl.Int32).alias("_part"))
-            .sink_parquet(pl.PartitionBy(staging / "raw", key="_part", include_key=False), compression="lz4",
-                          mkdir=True, lazy=True))
+            .sink_ipc(pl.PartitionBy(staging / "raw", key="_part", include_key=False), compression=None,
+                      mkdir=True, lazy=True))
     _, summary = pl.collect_all([sink, log_summary(frame, names)], engine="streaming")
     rows, shown = int(summary["rows"][0]), int(summary["shown"][0] or 0)
     problem = first_problem(frame, names, files) if summary["bad"][0] else None
@@ -152,7 +152,7 @@ def prepare_partition(staging: Path, p: int, phase: str = "all") -> None:
     if phase in ("all", "sessions"):
         if not source.is_dir():  # no user hashed here
             return
-        frame = _check_request_sizes(sessions_and_requests(pl.read_parquet(sorted(source.rglob("*.parquet"))), options), options, meta)
+        frame = _check_request_sizes(sessions_and_requests(pl.read_ipc(sorted(source.rglob("*.ipc"))), options), options, meta)
         if phase == "sessions":
             canon.parent.mkdir(exist_ok=True)
             with_query_keys(frame, p, options).write_parquet(canon)
@@ -220,24 +220,12 @@ def _check_request_sizes(frame: pl.DataFrame, options: PrepareOptions, meta: Map
 
 
 def encode_partition(frame: pl.DataFrame, options: PrepareOptions, meta: Mapping[str, Any], out: Path) -> None:
-    """Stage 4: ids mapped, rows checked and encoded by the contract, one ``.npy`` per tensor."""
+    """Stage 4: ids mapped, rows checked and encoded by the contract, one ``.npy`` per tensor
+    (:mod:`edgerank.data.video_log_encode`), and the partition's sessions."""
     columns = {c: frame[c].to_numpy() for c in frame.columns if c not in ("user_id", "session_id")}
     where = lambda i: _where(meta, int(columns["_file"][i]), int(columns["_row"][i]))  # noqa: E731
-    for name in ("video_id", "category"):
-        if name not in columns:
-            continue
-        id_map = options.id_map(name, meta["id_dtypes"].get(name, "int"))
-        columns[name] = id_map.apply(columns[name])
-        bad = np.flatnonzero(~id_map.known(columns[name]))
-        if len(bad):
-            raise DataError(f"{where(int(bad[0]))}: column '{name}' id {frame[name][int(bad[0])]} is outside 0..{id_map.size - 1} "
-                            f"(data.ids=identity; use data.ids=hash for ids of any type)")
-    rows = rows_from_columns(columns)
-    check_rows(rows, where)
-    arrays = encode_rows(rows, options.max_candidates, options.seq_len)
-    first = arrays.pop("request_row")
-    for name, values in arrays.items():
-        np.save(out / f"{name}.npy", values)
+    map_ids(frame, columns, lambda name: options.id_map(name, meta["id_dtypes"].get(name, "int")), where)
+    first = encode_blocks(columns, options.max_candidates, options.seq_len, out, where)
     sessions = frame[first].select("user_id", "session_start", "session").group_by("session", maintain_order=True).agg(pl.first("user_id"), pl.first("session_start"), pl.len().alias("requests"))
     sessions.write_parquet(out / "sessions.parquet")
 
