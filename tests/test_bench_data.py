@@ -21,4 +21,9 @@ def test_the_data_benchmark_reports_throughput_cpu_memory_and_load(tmp_path, cap
         assert r["rows_per_s"] == pytest.approx(r["rows"] / r["seconds"], rel=0.1)
         assert r["rows_per_cpu_s"] == pytest.approx(r["rows"] / r["cpu_seconds"], rel=0.1)
         assert 0 < r["cpu_seconds"] and r["peak_rss_mb"] > 50
+        # every stage is timed, and the stages are (within rounding) part of the process's CPU time
+        stages = r["cpu_s_per_1m_rows"]
+        assert set(stages) == {"content_hash", "read_check_partition", "sessions_and_requests", "encode", "split"}
+        assert all(v > 0 for v in stages.values())
+        assert sum(stages.values()) * r["rows"] / 1e6 <= r["cpu_seconds"] + 0.05
     assert large["rss_ratio_vs_smallest"] == round(large["peak_rss_mb"] / small["peak_rss_mb"], 2)

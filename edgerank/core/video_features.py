@@ -132,9 +132,10 @@ def encode_gathered(
     """
     out: dict[str, np.ndarray] = {}
     per_row: dict[tuple[str, str, str], np.ndarray] = {}
+    masks = {"cand": np.asarray(cand_mask) > 0, "seq": np.asarray(seq_mask) > 0}
     for d in INPUTS:
         gathered, index = (cand, cand_index) if d.side == "cand" else (seq, seq_index)
-        mask = (cand_mask if d.side == "cand" else seq_mask) > 0
+        mask = masks[d.side]
         if d.fn == "mask":
             out[d.name] = mask.astype(d.dtype)
             continue
@@ -146,16 +147,19 @@ def encode_gathered(
         else:
             key = (d.raw, d.fn, d.dtype)
             if key not in per_row:
-                per_row[key] = with_padding_row(np.asarray(TRANSFORMS[d.fn](np.asarray(rows[d.raw]))).astype(d.dtype))
+                per_row[key] = with_padding_row(np.asarray(TRANSFORMS[d.fn](np.asarray(rows[d.raw]))), d.dtype)
             out[d.name] = np.take(per_row[key], index, axis=0)  # the padding row is 0
             continue
         out[d.name] = np.where(keep, value, np.zeros((), d.dtype))
     return out
 
 
-def with_padding_row(values: np.ndarray) -> np.ndarray:
-    """``values`` plus one trailing row of zeros: what a padded slot's index points to."""
-    return np.concatenate([values, np.zeros((1, *values.shape[1:]), values.dtype)])
+def with_padding_row(values: np.ndarray, dtype: Any = None) -> np.ndarray:
+    """``values`` (cast to ``dtype``, as ``astype`` casts) plus one trailing row of zeros: what a
+    padded slot's index points to. One allocation and one pass, whatever the cast."""
+    out = np.empty((len(values) + 1, *values.shape[1:]), values.dtype if dtype is None else dtype)
+    out[:-1], out[-1] = values, 0
+    return out
 
 
 # fields of a request as :class:`~edgerank.data.video_simulator.Request` gives them (one name per input)

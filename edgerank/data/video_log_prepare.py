@@ -25,9 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import mmap
 import os
 import shutil
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,6 @@ from edgerank.data.video_log_estimate import CANON, COUNTS, stale_counts, stale_
 from edgerank.data.video_log_read import (
     LogFile, count_rows, first_problem, id_types, log_files, log_summary, resolve_columns, typed)
 from edgerank.data.video_log_options import PrepareOptions
-from edgerank.data.video_log_schema import PXTR
 from edgerank.errors import DataError
 
 CONTRACT_VERSION = 1  # bump when the encoding of prepared shards changes
@@ -50,16 +51,26 @@ SPLITS = ("train", "val", "test")
 
 
 def content_key(files: list[Path], options: PrepareOptions) -> str:
-    """blake2b over the files' bytes, the options and the versions that shape the output."""
+    """blake2b over the files' names and SHA-256 digests, the options and the versions that shape the output."""
     digest = hashlib.blake2b(digest_size=16)
-    for path in files:
-        digest.update(str(path.name).encode())
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 22):
-                digest.update(chunk)
+    with ThreadPoolExecutor(pl.thread_pool_size()) as pool:  # hashlib releases the GIL: files hashed on every core
+        for path, file_digest in zip(files, pool.map(_file_digest, files)):
+            digest.update(str(path.name).encode())
+            digest.update(file_digest)
     settings = {k: v for k, v in asdict(options).items() if k not in ("path", "groups")}  # groups only pick inputs
     digest.update(json.dumps([settings, CONTRACT_VERSION, pl.__version__], sort_keys=True, default=str).encode())
     return digest.hexdigest()
+
+
+def _file_digest(path: Path) -> bytes:
+    """The file's SHA-256 (CPUs hash it in hardware, about twice blake2b's speed), read through a
+    memory map (no copy into Python)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size:
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                digest.update(view)
+    return digest.digest()
 
 
 def check_log(options: PrepareOptions) -> list[LogFile]:
