@@ -66,7 +66,7 @@ class NpyFiles:
         self.files = {}
 
 
-def session_blocks(session: np.ndarray, block_rows: int = BLOCK_ROWS) -> list[tuple[int, int]]:
+def session_blocks(session: np.ndarray, block_rows: int) -> list[tuple[int, int]]:
     """Row ranges ``[start, stop)`` of about ``block_rows`` rows that never cut a session (rows sorted by session)."""
     n = len(session)
     targets = np.arange(block_rows, n, block_rows)
@@ -107,7 +107,7 @@ def encode_blocks(columns: Mapping[str, np.ndarray], max_candidates: int, seq_le
     def write(block: tuple[int, int]) -> None:
         files.write(int(np.searchsorted(starts, block[0])), encode(block))
 
-    blocks = session_blocks(np.asarray(columns["session"]))
+    blocks = session_blocks(np.asarray(columns["session"]), BLOCK_ROWS)
     try:
         first = encode(blocks[0])  # its dtypes and shapes make the files' headers
         files.create(first)
