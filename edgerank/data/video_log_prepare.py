@@ -3,7 +3,7 @@
 Stages (see README "Bring your own feed logs"):
 
 1. **check and partition** (one streaming Polars pass over the whole log): rows go to
-   ``partitions`` Parquet partitions by a hash of ``user_id``, so every session lies in one
+   ``partitions`` Arrow IPC partitions by a hash of ``user_id``, so every session lies in one
    partition, while every row is checked; the first bad row is an error naming file, column and row;
 2. **sessions and requests** (per partition): sessions cut by gap unless ``session_id`` is
    given, requests grouped unless ``request_id`` is given, ``has_next`` derived where absent;
@@ -11,7 +11,8 @@ Stages (see README "Bring your own feed logs"):
    partition's exposures between the ``sessions`` and ``encode`` phases
    (:mod:`edgerank.data.video_log_estimate`);
 4. **encode** (per partition): ids mapped (:mod:`edgerank.core.video_ids`), rows encoded by the
-   contract (:func:`edgerank.core.video_contract.encode_rows`), one ``.npy`` per tensor;
+   contract (:func:`edgerank.core.video_contract.encode_rows`) in blocks of whole sessions on
+   every core, one ``.npy`` per tensor (:mod:`edgerank.data.video_log_encode`);
 5. **split** (sessions only, small): by time (later sessions are the test set) or by session.
 
 Stages 2-4 of one partition depend on nothing but that partition (and, for the estimate, the
@@ -118,7 +119,9 @@ def publish(staging: Path, final: Path) -> Path:
 
 def partition_log(options: PrepareOptions, files: list[LogFile], staging: Path) -> int:
     """Stage 1: one streaming pass writes the log partitioned by user and checks every row (a bad
-    row is reported, and the partitions removed, before anything else); returns the partition count."""
+    row is reported, and the partitions removed, before anything else); returns the partition count.
+    The partitions are uncompressed Arrow IPC: a transient copy, cheaper to write and to read back
+    than Parquet (2.6x the bytes of LZ4 Parquet; README "Bring your own feed logs")."""
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     types = id_types(files)
