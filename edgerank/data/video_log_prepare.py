@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.ipc  # noqa: F401  (pa.ipc)
 
 from edgerank.core.video_features import TASKS
 from edgerank.data.video_log_encode import encode_blocks, map_ids, reuse_freed_memory
@@ -166,7 +168,7 @@ def prepare_partition(staging: Path, p: int, phase: str = "all") -> None:
     if phase in ("all", "sessions"):
         if not source.is_dir():  # no user hashed here
             return
-        frame = _check_request_sizes(sessions_and_requests(pl.read_ipc(sorted(source.rglob("*.ipc"))), options), options, meta)
+        frame = _check_request_sizes(sessions_and_requests(read_staged(sorted(source.rglob("*.ipc"))), options), options, meta)
         if phase == "sessions":
             canon.parent.mkdir(exist_ok=True)
             with_query_keys(frame, p, options).write_parquet(canon)
@@ -176,6 +178,13 @@ def prepare_partition(staging: Path, p: int, phase: str = "all") -> None:
             return
         frame = stale_estimate(pl.read_parquet(canon), staging, p, options)
     encode_partition(frame, options, meta, out)
+
+
+def read_staged(files: list[Path]) -> pl.DataFrame:
+    """A partition's staged rows, memory-mapped: uncompressed Arrow IPC is read zero-copy, so
+    reading a partition back costs no CPU and the page cache holds its only copy."""
+    tables = [pa.ipc.open_file(pa.memory_map(str(f))).read_all() for f in files]
+    return pl.from_arrow(pa.concat_tables(tables), rechunk=False)
 
 
 def sessions_and_requests(frame: pl.DataFrame, options: PrepareOptions) -> pl.DataFrame:
