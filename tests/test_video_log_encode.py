@@ -4,6 +4,7 @@ written in place, gives exactly the bytes ``np.save`` writes for the whole parti
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 import pytest
@@ -54,3 +55,16 @@ def test_blocks_on_threads_write_the_bytes_np_save_writes(sim_log, tmp_path, mon
         buffer = io.BytesIO()
         np.save(buffer, np.load(io.BytesIO(data)))
         assert buffer.getvalue() == data, name  # header and body as np.save writes them
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_encodes_on_threads_of_its_own():
+    assert video_log_encode.encoders(2).submit(int, 1).result() == 1  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's threads are not here; a pool that waited on them would hang
+        try:
+            ok = video_log_encode.encoders(2).submit(int, 7).result(timeout=10) == 7
+        finally:
+            os._exit(0 if "ok" in locals() and ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -97,6 +97,10 @@ def encoders(threads: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(threads, thread_name_prefix="edgerank-encode")
 
 
+if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's threads: it makes its own pool
+    os.register_at_fork(after_in_child=encoders.cache_clear)
+
+
 def map_ids(frame: pl.DataFrame, columns: dict[str, np.ndarray], id_map: Callable[[str], Any], where: Callable[[int], str]) -> None:
     """``video_id``/``category`` replaced by the model's ids; an id the map has no row for is a DataError."""
     for name in ("video_id", "category"):
