@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import pstats
 import os
+import pstats
 import resource
 import shutil
 import subprocess
