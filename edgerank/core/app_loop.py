@@ -17,7 +17,7 @@ from edgerank.core.runners import Runners
 
 BLOCKED = -1.0e9  # ListReward of an impossible extension (placed twice, padded slot)
 NO_TIE = 3.0e38  # tie margin of a search that never had to choose between close values
-BEAM_FIELDS = ("reward", "survive", "placed", "context")
+BEAM_FIELDS = ("reward", "survive", "open", "context")
 SIGNATURES = ("prepare", "step", "finish")  # of an adaptive-beam .tflite, in call order
 
 

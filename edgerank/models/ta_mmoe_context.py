@@ -119,7 +119,16 @@ def _shift_down(logits: torch.Tensor) -> torch.Tensor:
 
 
 class ContextScorerOf(nn.Module):
-    """The :class:`~edgerank.models.scorer.ContextScorer` view of a :class:`ContextualTAMMoE`."""
+    """The :class:`~edgerank.models.scorer.ContextScorer` view of a :class:`ContextualTAMMoE`,
+    laid out for a beam step over K contexts at once (what each layout costs in LiteRT:
+    experiments/video_rankers/search_graph.md).
+
+    The gates' softmax factors as ``exp(request part) * exp(context part)``, so ``prepare``
+    folds the request part into the experts' projections once (``mixture``: ``[T, E, M*(H+1)]``,
+    the last of each H+1 the softmax's normaliser) and ``score`` mixes all K x M candidates of
+    all tasks in one batched matmul over the T tasks (instead of T x M matmuls of K rows); the
+    towers' remaining layers run as one block-diagonal fully-connected layer over the tasks.
+    """
 
     def __init__(self, net: ContextualTAMMoE) -> None:
         super().__init__()
@@ -129,12 +138,39 @@ class ContextScorerOf(nn.Module):
     def prepare(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         x = {k: v for k, v in inputs.items() if k in self.net.input_names}
         state = self.net.candidate_state(self.net.features(x)[0])  # the request's M candidates
-        state["mask"] = inputs["cand_mask"][0]
-        return state
+        m, tasks, experts, width = state["projected"].shape
+        gates = torch.exp(state["gate_logits"]).reshape(m, tasks, experts, 1)  # <= 1: shifted to max 0
+        mixture = torch.cat([state["projected"] * gates, gates], dim=-1).permute(1, 2, 0, 3)  # [T, E, M, H+1]
+        return {
+            "mixture": mixture.reshape(tasks, experts, m * (width + 1)),
+            "item_context": state["item_context"],
+            "context_candidate": state["context_candidate"].reshape(1, m, -1),  # [1, M, W]
+        }
 
     def item_context(self, state: dict[str, torch.Tensor]) -> torch.Tensor:
         return state["item_context"]
 
     def score(self, state: dict[str, torch.Tensor], context: torch.Tensor) -> torch.Tensor:
-        logits = self.net.context_logits(state, context.unsqueeze(0))  # [M, K, T]
-        return (torch.sigmoid(logits) * state["mask"].reshape(-1, 1, 1)).permute(1, 0, 2)
+        net, (k, m) = self.net, (context.shape[0], state["item_context"].shape[0])
+        tasks, experts, width = len(TASKS), net.num_experts, net.tower_width
+        gates = torch.exp(_shift_down(net.context_gates(context).reshape(k, tasks, experts))).permute(1, 0, 2)  # [T, K, E]
+        mixed = torch.bmm(gates, state["mixture"]).reshape(tasks, k, m, width + 1).permute(1, 2, 0, 3)  # [K, M, T, H+1]
+        total = mixed[..., width:].clamp_min(1e-30)  # 0 only if every weight underflowed
+        interaction = torch.relu(state["context_candidate"] + net.context_layer(context).unsqueeze(1))  # [K, M, W]
+        hidden = mixed[..., :width] / total + net.context_towers(interaction).reshape(k, m, tasks, width)
+        logits = _towers_rest([net.heads.towers[t].rest for t in TASKS], hidden.reshape(k * m, tasks * width))
+        return torch.sigmoid(logits).reshape(k, m, tasks)
+
+
+def _towers_rest(rests: list[nn.Sequential], x: torch.Tensor) -> torch.Tensor:
+    """Every task's ``Tower.rest`` on its block of ``x`` ``[N, T*H]`` at once (the towers share
+    their layout): each Linear as one block-diagonal fully-connected layer over the tasks."""
+    for layers in zip(*rests):
+        if isinstance(layers[0], nn.Linear):
+            weight = torch.block_diag(*(layer.weight for layer in layers))  # [T*out, T*in]
+            x = nn.functional.linear(x, weight, torch.cat([layer.bias for layer in layers]))
+        elif isinstance(layers[0], nn.ReLU):
+            x = torch.relu(x)
+        elif not isinstance(layers[0], nn.Dropout):  # dropout is the identity in the exported graph
+            raise TypeError(f"a tower layer of type {type(layers[0]).__name__} has no batched form")
+    return x

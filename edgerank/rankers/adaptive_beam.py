@@ -32,7 +32,7 @@ from edgerank.rankers.base import SearchResult
 from edgerank.rankers.beam import BeamSearchRanker
 from edgerank.core.app_loop import BEAM_FIELDS, RankedSlots, drive
 from edgerank.rankers.options import AdaptiveBeamOptions
-from edgerank.rankers.search import Beams, SearchContext, expand, unrolled
+from edgerank.rankers.search import Beams, Expansion, SearchContext, expand, tie_margin, unrolled
 from edgerank.registry import register_ranker
 
 
@@ -89,12 +89,10 @@ class AdaptiveBeamGraph(nn.Module, OnDeviceGraph):
         }
 
 
-def _beam_outputs(
-    beams: Beams, parent: torch.Tensor, item: torch.Tensor, gain: torch.Tensor, margin: torch.Tensor
-) -> dict[str, torch.Tensor]:
-    out = {f"beam_{f}": getattr(beams, f) for f in BEAM_FIELDS}
-    out.update(parent=parent.to(torch.int32), item=item.to(torch.int32), gain=gain, margin=margin)
-    out["stability"] = beams.stability().reshape(1)
+def _beam_outputs(step: Expansion) -> dict[str, torch.Tensor]:
+    out = {f"beam_{f}": getattr(step.beams, f) for f in BEAM_FIELDS}
+    out.update(parent=step.parent().to(torch.int32), item=step.item.to(torch.int32), gain=step.gain, margin=tie_margin(step.ranked))
+    out["stability"] = step.beams.stability().reshape(1)
     return out
 
 
@@ -115,7 +113,7 @@ class PrepareSignature(_SignatureModule):
         expanded = expand(ctx, ctx.empty_list(), r.beam_size)
         out = {f"state_{k}": v for k, v in ctx.state.items()}
         out["item_context"], out["valid"] = ctx.item_context, ctx.valid
-        return {**out, **_beam_outputs(*expanded)}
+        return {**out, **_beam_outputs(expanded)}
 
 
 class StepSignature(_SignatureModule):
@@ -123,7 +121,7 @@ class StepSignature(_SignatureModule):
 
     def forward(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
         ctx, beams = _unpack(self.ranker, tensors)
-        return _beam_outputs(*expand(ctx, beams, self.ranker.beam_size))
+        return _beam_outputs(expand(ctx, beams, self.ranker.beam_size))
 
 
 class FinishSignature(_SignatureModule):
