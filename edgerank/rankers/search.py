@@ -27,15 +27,15 @@ from edgerank.core.app_loop import BLOCKED, NO_TIE
 class Beams:
     """K partial lists: their ListReward, survival probability s, open slots and context."""
 
-    reward: torch.Tensor  # [K]
-    survive: torch.Tensor  # [K] probability the user is still scrolling after the last item
+    reward: torch.Tensor  # [K, 1]
+    survive: torch.Tensor  # [K, 1] probability the user is still scrolling after the last item
     open: torch.Tensor  # [K, M] 1.0 where the candidate is valid and not yet in the list
     context: torch.Tensor  # [K, C] sum of item_context over placed items
 
     @classmethod
     def empty(cls, valid: torch.Tensor, context_dim: int) -> "Beams":
         zeros = valid.new_zeros
-        return cls(zeros(1), zeros(1) + 1.0, valid.reshape(1, -1), zeros(1, context_dim))
+        return cls(zeros(1, 1), zeros(1, 1) + 1.0, valid.reshape(1, -1), zeros(1, context_dim))
 
     def stability(self) -> torch.Tensor:
         """``min(rewards) / max(rewards)`` over the live beams (1.0 when none is live)."""
@@ -73,16 +73,27 @@ class SearchContext:
 @dataclass
 class Expansion:
     """One step: the new beams and, per new beam, the option it extends (``chosen``: parent
-    beam x M + candidate slot), the slot appended (-1 where no valid candidate was left), the
-    ListReward gained (``BLOCKED`` there) and the step's top-(width + 1) totals ``ranked``."""
+    beam x M + candidate slot), whether no valid candidate was left for it (``exhausted``), the
+    beams' ``history`` ``[width, 2 s]`` ((slot, gain) per position, this step's last; past the
+    valid candidates the pairs are placeholders) and the step's top-(width + 1) totals ``ranked``."""
 
     beams: Beams
     chosen: torch.Tensor
-    item: torch.Tensor
-    gain: torch.Tensor
+    exhausted: torch.Tensor
+    history: torch.Tensor
     ranked: torch.Tensor
     num_beams: int  # before the step
     num_candidates: int
+
+    @property
+    def item(self) -> torch.Tensor:
+        """The slot each new beam appended (-1 where no valid candidate was left)."""
+        return torch.where(self.exhausted, -1, self.history[:, -2].to(torch.int64))
+
+    @property
+    def gain(self) -> torch.Tensor:
+        """The ListReward each new beam gained (``BLOCKED`` where no valid candidate was left)."""
+        return torch.where(self.exhausted, BLOCKED, self.history[:, -1])
 
     def parent(self) -> torch.Tensor:
         """Parent beam of every new beam, by a table lookup (no integer division in the graph)."""
@@ -100,50 +111,53 @@ def rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return F.embedding(index, table)
 
 
-def expand(ctx: SearchContext, beams: Beams, width: int) -> Expansion:
-    """Extend every beam by every open candidate; keep the ``width`` best by ListReward."""
+def expand(ctx: SearchContext, beams: Beams, width: int, history: torch.Tensor | None = None) -> Expansion:
+    """Extend every beam by every open candidate; keep the ``width`` best by ListReward.
+
+    The new beams are read from their parents' rows and their new items' rows (tiny gathers);
+    ``history`` ``[K, 2 s]`` follows the parents and gets this step's (slot, gain) appended.
+    """
     probs = ctx.scorer.score(ctx.state, beams.context)  # [K, M, 3]
     num_beams, num_candidates = beams.open.shape
     options = num_beams * num_candidates
-    gain = beams.survive.unsqueeze(1) * (probs * ctx.task_weights()).sum(-1)  # [K, M]
-    total = torch.where(beams.open > 0.5, beams.reward.unsqueeze(1) + gain, BLOCKED)
-    ranked, flat = torch.topk(total.reshape(1, options), min(width + 1, options), dim=1)
-    ranked, flat = ranked[0], flat[0, :width]
-    reward = ranked[:width]
+    gain = beams.survive * (probs * ctx.task_weights()).sum(-1)  # [K, M]
+    total = torch.where(beams.open > 0.5, beams.reward + gain, BLOCKED)
+    ranked, flat = torch.topk(total.reshape(options), min(width + 1, options))
+    reward, flat = ranked[:width], flat[:width]
     # Once the valid candidates run out every extension is BLOCKED and ties everywhere; keep the
     # beams in their order then (parent j -> new beam j) so both runtimes agree on the best list.
     exhausted = reward <= BLOCKED / 2
     keep_order = torch.tensor([min(j, num_beams - 1) * num_candidates for j in range(width)])  # constants, not iota
     chosen = torch.where(exhausted, keep_order, flat)
-    item = torch.where(exhausted, -1, flat % num_candidates)
-    gained = torch.where(exhausted, BLOCKED, rows(gain.reshape(options, 1), flat).reshape(width))
-    # every option's next state, then the chosen rows (an exhausted beam's state is never read)
-    survive = (beams.survive.unsqueeze(1) * probs[..., HAS_NEXT]).reshape(options, 1)
-    context = (beams.context.unsqueeze(1) + ctx.item_context.unsqueeze(0)).reshape(options, -1)
-    still_open = (beams.open.unsqueeze(1) * _others(num_candidates)).reshape(options, num_candidates)
-    new = Beams(reward, rows(survive, chosen).reshape(width), rows(still_open, chosen), rows(context, chosen))
-    return Expansion(new, chosen, item, gained, ranked, num_beams, num_candidates)
+    step = Expansion(None, chosen, exhausted, None, ranked, num_beams, num_candidates)  # type: ignore[arg-type]
+    parent, item = step.parent(), flat % num_candidates
+    picked = rows(torch.stack([gain, probs[..., HAS_NEXT]], dim=2).reshape(options, 2), flat)  # (gain, has_next) [width, 2]
+    step.beams = Beams(
+        reward.reshape(width, 1),
+        rows(beams.survive, parent) * picked[:, 1:],
+        rows(beams.open, parent) * rows(_others(num_candidates), item),
+        rows(beams.context, parent) + rows(ctx.item_context, item),
+    )
+    latest = torch.cat([item.to(gain.dtype).reshape(width, 1), picked[:, :1]], dim=1)
+    step.history = latest if history is None else torch.cat([rows(history, parent), latest], dim=1)
+    return step
 
 
 def unrolled(ctx: SearchContext, beams: Beams, width: int, steps: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``steps`` expansions in a row (a static loop, unrolled in the graph).
 
-    Returns each final beam's appended slots and gains ``[width, steps]`` (best beam first) and
-    every step's :func:`tie_margin` ``[steps]``. Each beam's history is one ``[width, 2, s]``
-    tensor (slots as floats, gains), so following the parents costs one row gather a step.
+    Returns each final beam's appended slots and gains ``[width, steps]`` (best beam first; -1
+    and 0 past the open candidates of ``beams``) and every step's :func:`tie_margin` ``[steps]``.
     """
+    possible = torch.tensor([float(s) for s in range(steps)]) < beams.open[0].sum()  # live beams share that count
     history, ranked = None, []
     for _ in range(steps):
-        step = expand(ctx, beams, width)
-        latest = torch.stack([step.item.to(step.gain.dtype), step.gain], dim=1).unsqueeze(2)  # [width, 2, 1]
-        if history is None:
-            history = latest
-        else:  # a single beam's history needs no gather
-            before = history if width == 1 else rows(history.reshape(len(history), -1), step.parent()).reshape(width, 2, -1)
-            history = torch.cat([before, latest], dim=2)
-        beams = step.beams
+        step = expand(ctx, beams, width, history)
+        beams, history = step.beams, step.history
         ranked.append(step.ranked)
-    return history[:, 0].to(torch.int64), history[:, 1], tie_margins(ranked)
+    pairs = history.reshape(width, steps, 2)
+    slots = torch.where(possible, pairs[..., 0], -1.0).to(torch.int64)
+    return slots, torch.where(possible, pairs[..., 1], 0.0), tie_margins(ranked)
 
 
 def tie_margin(ranked: torch.Tensor) -> torch.Tensor:
