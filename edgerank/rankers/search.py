@@ -101,11 +101,6 @@ class Expansion:
         return rows(table, self.chosen).reshape(-1).to(torch.int64)
 
 
-def _others(size: int) -> torch.Tensor:
-    """``1 - eye(size)`` as a constant (``torch.eye`` lowers to STABLEHLO_IOTA, which LiteRT lacks)."""
-    return torch.tensor([[0.0 if i == j else 1.0 for j in range(size)] for i in range(size)])
-
-
 def rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """``table[index]`` for a 2-d float ``table``: one EMBEDDING_LOOKUP in the ``.tflite``."""
     return F.embedding(index, table)
@@ -135,7 +130,7 @@ def expand(ctx: SearchContext, beams: Beams, width: int, history: torch.Tensor |
     step.beams = Beams(
         reward.reshape(width, 1),
         rows(beams.survive, parent) * picked[:, 1:],
-        rows(beams.open, parent) * rows(_others(num_candidates), item),
+        rows(beams.open, parent) - (torch.arange(num_candidates).unsqueeze(0) == item.unsqueeze(1)).to(gain.dtype),  # ONE_HOT
         rows(beams.context, parent) + rows(ctx.item_context, item),
     )
     latest = torch.cat([item.to(gain.dtype).reshape(width, 1), picked[:, :1]], dim=1)
