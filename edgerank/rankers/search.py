@@ -5,10 +5,10 @@ data-dependent control flow, so an unrolled search converts to ``.tflite`` and o
 can be exported as a signature of its own (adaptive beam search drives it from the app).
 
 The step is written for the ops LiteRT gives each construct (experiments/video_rankers/
-search_graph.md): every per-option quantity is built for all ``K x M`` options at once and the
-``width`` chosen rows are read with one row gather (``F.embedding``: a single
-EMBEDDING_LOOKUP, where advanced indexing lowers to five ops and ``index_select`` to eleven); no
-parent index is needed for that, and no integer division (``//`` lowers to eight ops).
+search_graph.md): rows are read with ``F.embedding`` (one EMBEDDING_LOOKUP, where advanced
+indexing lowers to five ops and ``index_select`` to eleven), each new beam from its parent's row
+and its new item's row; the parent comes from a constant table (``//`` lowers to eight ops), the
+appended slot leaves the open set by a one-hot, and the tie margins of all steps are taken at once.
 """
 
 from __future__ import annotations
@@ -96,9 +96,14 @@ class Expansion:
         return torch.where(self.exhausted, BLOCKED, self.history[:, -1])
 
     def parent(self) -> torch.Tensor:
-        """Parent beam of every new beam, by a table lookup (no integer division in the graph)."""
-        table = torch.tensor([[float(i // self.num_candidates)] for i in range(self.num_beams * self.num_candidates)])
-        return rows(table, self.chosen).reshape(-1).to(torch.int64)
+        """Parent beam of every new beam."""
+        return parent_of(self.chosen, self.num_beams, self.num_candidates)
+
+
+def parent_of(chosen: torch.Tensor, num_beams: int, num_candidates: int) -> torch.Tensor:
+    """``chosen // num_candidates`` by a table lookup (no integer division in the graph)."""
+    table = torch.tensor([[float(i // num_candidates)] for i in range(num_beams * num_candidates)])
+    return rows(table, chosen).reshape(-1).to(torch.int64)
 
 
 def rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -124,18 +129,17 @@ def expand(ctx: SearchContext, beams: Beams, width: int, history: torch.Tensor |
     exhausted = reward <= BLOCKED / 2
     keep_order = torch.tensor([min(j, num_beams - 1) * num_candidates for j in range(width)])  # constants, not iota
     chosen = torch.where(exhausted, keep_order, flat)
-    step = Expansion(None, chosen, exhausted, None, ranked, num_beams, num_candidates)  # type: ignore[arg-type]
-    parent, item = step.parent(), flat % num_candidates
+    parent, item = parent_of(chosen, num_beams, num_candidates), flat % num_candidates
     picked = rows(torch.stack([gain, probs[..., HAS_NEXT]], dim=2).reshape(options, 2), flat)  # (gain, has_next) [width, 2]
-    step.beams = Beams(
+    new = Beams(
         reward.reshape(width, 1),
         rows(beams.survive, parent) * picked[:, 1:],
         rows(beams.open, parent) - (torch.arange(num_candidates).unsqueeze(0) == item.unsqueeze(1)).to(gain.dtype),  # ONE_HOT
         rows(beams.context, parent) + rows(ctx.item_context, item),
     )
     latest = torch.cat([item.to(gain.dtype).reshape(width, 1), picked[:, :1]], dim=1)
-    step.history = latest if history is None else torch.cat([rows(history, parent), latest], dim=1)
-    return step
+    history = latest if history is None else torch.cat([rows(history, parent), latest], dim=1)
+    return Expansion(new, chosen, exhausted, history, ranked, num_beams, num_candidates)
 
 
 def unrolled(ctx: SearchContext, beams: Beams, width: int, steps: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
