@@ -47,7 +47,7 @@ def drive(runners: Runners, inputs: Mapping[str, np.ndarray], list_size: int, th
     slots, gains = out["item"][:, None].astype(np.int64), out["gain"][:, None]
     margin = float(out["margin"][0])
     while slots.shape[1] < needed:
-        beams = {f"beam_{f}": out[f"beam_{f}"] for f in BEAM_FIELDS}
+        beams = {k: v for k, v in out.items() if k.startswith("beam_")}  # passed through as the file names them
         if float(out["stability"][0]) > threshold:  # beams are sorted: row 0 is the best
             rest = needed - slots.shape[1]
             done = runners["finish"](**shared, **{k: v[:1] for k, v in beams.items()})
