@@ -113,6 +113,14 @@ def test_adaptive_beam_reranker_end_to_end(make_cfg, tmp_path):
     assert versus["beam_p50_us"] > 0 and versus["adaptive_p50_us"] > 0
     assert versus["latency_saved"] == pytest.approx(1 - versus["adaptive_p50_us"] / versus["beam_p50_us"], abs=2e-3)
     assert versus["adaptive_evals_per_request"] <= versus["beam_evals_per_request"]
+    calls = versus["signature_p50_us"]  # per call of each signature, inside the timed loop
+    assert "prepare" in calls and calls.keys() <= {"prepare", "step", "finish"}
+    if "finish" in calls:  # some request narrowed
+        assert calls["prepare"] + calls["finish"] < versus["adaptive_p50_us"] * 1.5  # the calls are part of the loop's time
+        assert versus["latency_saved_bound"] == pytest.approx(
+            1 - (calls["prepare"] + calls["finish"]) / versus["beam_p50_us"], abs=2e-3)
+    else:
+        assert versus["latency_saved_bound"] is None
     from edgerank.bench.core import unmeasured
     from edgerank.bench.memory import measure
 
