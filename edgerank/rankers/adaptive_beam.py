@@ -91,7 +91,7 @@ class AdaptiveBeamGraph(nn.Module, OnDeviceGraph):
 
 def _beam_outputs(step: Expansion) -> dict[str, torch.Tensor]:
     out = {f"beam_{f}": getattr(step.beams, f) for f in BEAM_FIELDS}
-    out.update(parent=step.parent().to(torch.int32), item=step.item.to(torch.int32), gain=step.gain, margin=tie_margin(step.ranked))
+    out.update(parent=step.parent.to(torch.int32), item=step.item.to(torch.int32), gain=step.gain, margin=tie_margin(step.ranked))
     out["stability"] = step.beams.stability().reshape(1)
     return out
 

@@ -72,18 +72,16 @@ class SearchContext:
 
 @dataclass
 class Expansion:
-    """One step: the new beams and, per new beam, the option it extends (``chosen``: parent
-    beam x M + candidate slot), whether no valid candidate was left for it (``exhausted``), the
-    beams' ``history`` ``[width, 2 s]`` ((slot, gain) per position, this step's last; past the
-    valid candidates the pairs are placeholders) and the step's top-(width + 1) totals ``ranked``."""
+    """One step: the new beams and, per new beam, its ``parent`` beam, whether no valid
+    candidate was left for it (``exhausted``), the beams' ``history`` ``[width, 2 s]`` ((slot,
+    gain) per position, this step's last; past the valid candidates the pairs are placeholders)
+    and the step's top-(width + 1) totals ``ranked``."""
 
     beams: Beams
-    chosen: torch.Tensor
+    parent: torch.Tensor
     exhausted: torch.Tensor
     history: torch.Tensor
     ranked: torch.Tensor
-    num_beams: int  # before the step
-    num_candidates: int
 
     @property
     def item(self) -> torch.Tensor:
@@ -94,10 +92,6 @@ class Expansion:
     def gain(self) -> torch.Tensor:
         """The ListReward each new beam gained (``BLOCKED`` where no valid candidate was left)."""
         return torch.where(self.exhausted, BLOCKED, self.history[:, -1])
-
-    def parent(self) -> torch.Tensor:
-        """Parent beam of every new beam."""
-        return parent_of(self.chosen, self.num_beams, self.num_candidates)
 
 
 def parent_of(chosen: torch.Tensor, num_beams: int, num_candidates: int) -> torch.Tensor:
@@ -139,7 +133,7 @@ def expand(ctx: SearchContext, beams: Beams, width: int, history: torch.Tensor |
     )
     latest = torch.cat([item.to(gain.dtype).reshape(width, 1), picked[:, :1]], dim=1)
     history = latest if history is None else torch.cat([rows(history, parent), latest], dim=1)
-    return Expansion(new, chosen, exhausted, history, ranked, num_beams, num_candidates)
+    return Expansion(new, parent, exhausted, history, ranked)
 
 
 def unrolled(ctx: SearchContext, beams: Beams, width: int, steps: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
