@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.ipc  # noqa: F401  (pa.ipc)
 
 from edgerank.core.video_features import TASKS
-from edgerank.data.video_log_encode import encode_blocks, map_ids, reuse_freed_memory
+from edgerank.data.video_log_encode import encode_blocks, map_ids
 from edgerank.data.video_log_estimate import CANON, COUNTS, stale_counts, stale_estimate, with_query_keys
 from edgerank.data.video_log_read import (
     LogFile, count_rows, first_problem, id_types, log_files, log_summary, resolve_columns, typed)
@@ -245,7 +245,6 @@ def _check_request_sizes(frame: pl.DataFrame, options: PrepareOptions, meta: Map
 def encode_partition(frame: pl.DataFrame, options: PrepareOptions, meta: Mapping[str, Any], out: Path) -> None:
     """Stage 4: ids mapped, rows checked and encoded by the contract, one ``.npy`` per tensor
     (:mod:`edgerank.data.video_log_encode`), and the partition's sessions."""
-    reuse_freed_memory()
     columns = {c: frame[c].to_numpy() for c in frame.columns if c not in ("user_id", "session_id")}
     where = lambda i: _where(meta, int(columns["_file"][i]), int(columns["_row"][i]))  # noqa: E731
     map_ids(frame, columns, lambda name: options.id_map(name, meta["id_dtypes"].get(name, "int")), where)
