@@ -39,16 +39,18 @@ def _peak_mb() -> float:
 def tflite_call(interpreter: Any, manifest: dict[str, Any]) -> Callable[[dict[str, Any]], Any] | None:
     """One request through a ``.tflite``: its single signature, or the adaptive-beam app loop
     (numpy only, no torch); None for any other set of signatures."""
+    from edgerank.core.app_loop import SIGNATURES, drive
+    from edgerank.core.runners import SINGLE, signature_runners
+
     names = set(interpreter.get_signature_list())
     if len(names) == 1:
-        runner = interpreter.get_signature_runner()
+        runner = signature_runners(interpreter)[SINGLE]
         return lambda r: runner(**r)
-    from edgerank.core.app_loop import SIGNATURES, drive
 
     options = manifest.get("ranker") or {}
     if names != set(SIGNATURES) or "list_size" not in options or "threshold" not in options:
         return None
-    runners = {name: interpreter.get_signature_runner(name) for name in SIGNATURES}
+    runners = signature_runners(interpreter, SIGNATURES)
     list_size, threshold = int(options["list_size"]), float(options["threshold"])
     return lambda r: drive(runners, r, list_size, threshold)
 

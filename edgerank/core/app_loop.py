@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -36,35 +37,54 @@ def drive(runners: Runners, inputs: Mapping[str, np.ndarray], list_size: int, th
 
     ``runners`` are a backend's (:mod:`edgerank.graph`), named like the exported signatures:
     ``.tflite`` signature runners on the device, eager PyTorch modules for evaluation, ONNX
-    Runtime or ExecuTorch in the benchmark. Narrowing to the best beam happens once ``stability > threshold``; ``finish`` then fills every remaining
-    position from that beam in one call.
+    Runtime or ExecuTorch in the benchmark. Narrowing to the best beam happens once
+    ``stability > threshold``; ``finish`` then fills every remaining position from that beam in
+    one call. Each expansion's (parent, item, gain) rows are kept and only the best list is
+    walked back at the end: the loop is a few microseconds of Python next to the calls.
     """
     out = runners["prepare"](**inputs)
-    shared = {k: v for k, v in out.items() if k.startswith("state_") or k in ("item_context", "valid")}
-    num_valid = int(np.sum(out["valid"] > 0.5))
+    state_names, beam_names = _passed_on(tuple(out))
+    shared = {k: out[k] for k in state_names}
+    num_valid = int((out["valid"] > 0.5).sum())
     needed = min(list_size, num_valid)  # past num_valid positions stay empty (-1)
     evaluations = num_valid  # the first expansion scores every candidate once
-    slots, gains = out["item"][:, None].astype(np.int64), out["gain"][:, None]
+    trail: list[tuple[list[int] | None, list[int], list[float]]] = [(None, out["item"].tolist(), out["gain"].tolist())]
     margin = float(out["margin"][0])
-    while slots.shape[1] < needed:
-        beams = {k: v for k, v in out.items() if k.startswith("beam_")}  # passed through as the file names them
+    rest_items: list[int] = []
+    rest_gains: list[float] = []
+    while len(trail) < needed:
         if float(out["stability"][0]) > threshold:  # beams are sorted: row 0 is the best
-            rest = needed - slots.shape[1]
-            done = runners["finish"](**shared, **{k: v[:1] for k, v in beams.items()})
+            rest = needed - len(trail)
+            done = runners["finish"](**shared, **{k: out[k][:1] for k in beam_names})
             evaluations += num_valid * rest
-            slots = np.concatenate([slots[:1], done["items"][None, :rest].astype(np.int64)], axis=1)
-            gains = np.concatenate([gains[:1], done["gains"][None, :rest]], axis=1)
-            margin = min(margin, float(np.min(done["margins"][:rest])))
+            rest_items, rest_gains = done["items"][:rest].tolist(), done["gains"][:rest].tolist()
+            margin = min(margin, float(done["margins"][:rest].min()))
             break
-        evaluations += num_valid * len(beams["beam_reward"])
-        out = runners["step"](**shared, **beams)
-        parent = out["parent"].astype(np.int64)
-        slots = np.concatenate([slots[parent], out["item"][:, None]], axis=1)
-        gains = np.concatenate([gains[parent], out["gain"][:, None]], axis=1)
+        evaluations += num_valid * len(out["beam_reward"])
+        out = runners["step"](**shared, **{k: out[k] for k in beam_names})
+        trail.append((out["parent"].tolist(), out["item"].tolist(), out["gain"].tolist()))
         margin = min(margin, float(out["margin"][0]))
-    best, gained = np.full(list_size, -1, dtype=np.int64), np.zeros(list_size, dtype=np.float32)
-    possible = gains[0] > BLOCKED / 2  # np.pad would cost more than the loop itself
-    best[: slots.shape[1]] = np.where(possible, slots[0], -1)
-    gained[: slots.shape[1]] = np.where(possible, gains[0], 0.0)
-    return RankedSlots(slots=best, gains=gained, evaluations=evaluations, margin=margin)
+    items, gains = _best_list(trail)
+    placed = [(s, g) if g > BLOCKED / 2 else (-1, 0.0) for s, g in zip(items + rest_items, gains + rest_gains)]
+    placed += [(-1, 0.0)] * (list_size - len(placed))  # past the valid candidates
+    return RankedSlots(slots=np.array([s for s, _ in placed], dtype=np.int64), gains=np.array([g for _, g in placed], dtype=np.float32),
+                       evaluations=evaluations, margin=margin)
 
+
+@lru_cache(maxsize=16)
+def _passed_on(prepared: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Which of ``prepare``'s outputs every later call takes (the per-request state) and which
+    are the beams, passed through under the file's own names."""
+    state = tuple(k for k in prepared if k.startswith("state_") or k in ("item_context", "valid"))
+    return state, tuple(k for k in prepared if k.startswith("beam_"))
+
+
+def _best_list(trail: list[tuple[list[int] | None, list[int], list[float]]]) -> tuple[list[int], list[float]]:
+    """Slots and gains of the best final beam (row 0), walked back through each step's parents."""
+    beam, items, gains = 0, [], []
+    for parent, item, gain in reversed(trail):
+        items.append(item[beam])
+        gains.append(gain[beam])
+        if parent is not None:
+            beam = parent[beam]
+    return items[::-1], gains[::-1]

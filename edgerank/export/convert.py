@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from edgerank.core.runners import signature_runners
 from edgerank.errors import EdgeRankError
 from edgerank.graph import SINGLE, OnDeviceGraph, Runner, as_graph, signatures
 from edgerank.termination import deferred
@@ -54,7 +55,24 @@ def to_tflite(graph: OnDeviceGraph | nn.Module, sample: Mapping[str, np.ndarray]
                 "litert_torch.debug.find_culprits(graph, args) narrows down the op that fails to lower."
             ) from exc
         edge_model.export(str(path))
+    _short_tensor_names(Path(path))
     return Path(path)
+
+
+def _short_tensor_names(path: Path) -> None:
+    """Rewrite the file with each inner tensor named by its index: the lowering names them by
+    their MLIR origin (``arith.constant18``, locations), a quarter of a ranker's file. Inputs and
+    outputs keep their names, and signatures keep theirs, which are all that runners, the
+    runtime and the manifest read; names stay unique, which the quantizer relies on."""
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(str(path))
+    for subgraph in model.subgraphs:
+        kept = {*subgraph.inputs, *subgraph.outputs}
+        for index, tensor in enumerate(subgraph.tensors):
+            if index not in kept:
+                tensor.name = str(index).encode()
+    flatbuffer_utils.write_model(model, str(path))
 
 
 def litert_runners(model: str | Path | Any, graph: OnDeviceGraph | nn.Module, threads: int = 1) -> dict[str, Runner]:
@@ -63,10 +81,7 @@ def litert_runners(model: str | Path | Any, graph: OnDeviceGraph | nn.Module, th
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = model if isinstance(model, Interpreter) else Interpreter(model_path=str(model), num_threads=threads)
-    names = list(as_graph(graph).signature_modules())
-    if names == [SINGLE]:
-        return {SINGLE: interpreter.get_signature_runner()}
-    return {name: interpreter.get_signature_runner(name) for name in names}
+    return signature_runners(interpreter, as_graph(graph).signature_modules())
 
 
 @contextlib.contextmanager

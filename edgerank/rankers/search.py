@@ -121,18 +121,22 @@ def expand(ctx: SearchContext, beams: Beams, width: int, history: torch.Tensor |
     # Once the valid candidates run out every extension is BLOCKED and ties everywhere; keep the
     # beams in their order then (parent j -> new beam j) so both runtimes agree on the best list.
     exhausted = reward <= BLOCKED / 2
-    keep_order = torch.tensor([min(j, num_beams - 1) * num_candidates for j in range(width)])  # constants, not iota
-    chosen = torch.where(exhausted, keep_order, flat)
-    parent, item = parent_of(chosen, num_beams, num_candidates), flat % num_candidates
+    if num_beams == 1:  # every new beam extends the one beam: no parent to look up
+        parent, item = torch.zeros(width, dtype=torch.int64), flat
+        of_parent = lambda x: x.expand(width, *x.shape[1:])  # noqa: E731  # nothing at all for width 1
+    else:
+        keep_order = torch.tensor([min(j, num_beams - 1) * num_candidates for j in range(width)])  # constants, not iota
+        parent, item = parent_of(torch.where(exhausted, keep_order, flat), num_beams, num_candidates), flat % num_candidates
+        of_parent = lambda x: rows(x, parent)  # noqa: E731
     picked = rows(torch.stack([gain, probs[..., HAS_NEXT]], dim=2).reshape(options, 2), flat)  # (gain, has_next) [width, 2]
     new = Beams(
         reward.reshape(width, 1),
-        rows(beams.survive, parent) * picked[:, 1:],
-        rows(beams.open, parent) - (torch.arange(num_candidates).unsqueeze(0) == item.unsqueeze(1)).to(gain.dtype),  # ONE_HOT
-        rows(beams.context, parent) + rows(ctx.item_context, item),
+        of_parent(beams.survive) * picked[:, 1:],
+        of_parent(beams.open) - (torch.arange(num_candidates).unsqueeze(0) == item.unsqueeze(1)).to(gain.dtype),  # ONE_HOT
+        of_parent(beams.context) + rows(ctx.item_context, item),
     )
     latest = torch.cat([item.to(gain.dtype).reshape(width, 1), picked[:, :1]], dim=1)
-    history = latest if history is None else torch.cat([rows(history, parent), latest], dim=1)
+    history = latest if history is None else torch.cat([of_parent(history), latest], dim=1)
     return Expansion(new, parent, exhausted, history, ranked)
 
 

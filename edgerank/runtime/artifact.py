@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE, ArtifactError, read_manifest, require
+from edgerank.core.runners import SINGLE, signature_runners
 from edgerank.errors import EdgeRankError
 
 
@@ -52,7 +53,7 @@ class VerifiedArtifact:
 
         try:
             interpreter = Interpreter(model_content=self.model_bytes, num_threads=num_threads)
-            return Runner(interpreter.get_signature_runner(), self.inputs)
+            return Runner(signature_runners(interpreter)[SINGLE], self.inputs)
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError for unloadable models
             raise ArtifactError(f"{self.directory / MODEL_FILE}: LiteRT cannot load it ({type(exc).__name__}: {exc})") from None
 

@@ -23,6 +23,7 @@ import numpy as np
 from edgerank.core.video_features import TASKS
 from edgerank.core.app_loop import SIGNATURES as ADAPTIVE_SIGNATURES, drive
 from edgerank.core.manifest import ArtifactError
+from edgerank.core.runners import signature_runners
 from edgerank.runtime.artifact import TensorSpec, VerifiedArtifact
 
 DEFAULT_WEIGHTS = {"effective_view": 1.0, "like": 1.0}
@@ -95,7 +96,7 @@ class AdaptiveBeam:
 
         try:
             interpreter = Interpreter(model_content=artifact.model_bytes, num_threads=num_threads)
-            self.signatures = {n: interpreter.get_signature_runner(n) for n in ADAPTIVE_SIGNATURES}
+            self.signatures = signature_runners(interpreter, ADAPTIVE_SIGNATURES)
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError for unloadable models
             raise ArtifactError(f"{where}: LiteRT cannot load it ({type(exc).__name__}: {exc})") from None
 
