@@ -73,8 +73,9 @@ def drive(runners: Runners, inputs: Mapping[str, np.ndarray], list_size: int, th
 
 @lru_cache(maxsize=16)
 def _passed_on(prepared: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Which of ``prepare``'s outputs every later call takes (the per-request state) and which
-    are the beams, passed through under the file's own names."""
+    """Which of ``prepare``'s outputs every later call takes (the per-request state; files
+    exported before the scorer's state carried it also pass ``item_context``) and which are the
+    beams, passed through under the file's own names."""
     state = tuple(k for k in prepared if k.startswith("state_") or k in ("item_context", "valid"))
     return state, tuple(k for k in prepared if k.startswith("beam_"))
 

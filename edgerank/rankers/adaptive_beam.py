@@ -71,7 +71,7 @@ class AdaptiveBeamGraph(nn.Module, OnDeviceGraph):
     @torch.no_grad()
     def signature_samples(self, sample: Mapping[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
         prepared = eager(PrepareSignature(self.ranker))(**sample)
-        shared = {k: v for k, v in prepared.items() if k.startswith("state_") or k in ("item_context", "valid")}
+        shared = {k: v for k, v in prepared.items() if k.startswith("state_") or k == "valid"}
         beams = {f"beam_{f}": prepared[f"beam_{f}"] for f in BEAM_FIELDS}
         return {
             "prepare": dict(sample),
@@ -105,14 +105,14 @@ class _SignatureModule(nn.Module):
 
 
 class PrepareSignature(_SignatureModule):
-    """Request inputs -> per-request state (``state_*``, ``item_context``) and the first expansion."""
+    """Request inputs -> per-request state (``state_*``, ``valid``) and the first expansion."""
 
     def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         r = self.ranker
         ctx = r.context(inputs)
         expanded = expand(ctx, ctx.empty_list(), r.beam_size)
         out = {f"state_{k}": v for k, v in ctx.state.items()}
-        out["item_context"], out["valid"] = ctx.item_context, ctx.valid
+        out["valid"] = ctx.valid
         return {**out, **_beam_outputs(expanded)}
 
 
@@ -138,5 +138,5 @@ class FinishSignature(_SignatureModule):
 def _unpack(ranker: AdaptiveBeamRanker, tensors: Mapping[str, torch.Tensor]) -> tuple[SearchContext, Beams]:
     """The search context and beams a ``step``/``finish`` signature receives as inputs."""
     state = {k[len("state_"):]: v for k, v in tensors.items() if k.startswith("state_")}
-    ctx = SearchContext(ranker.scorer, state, tensors["item_context"], tensors["valid"], ranker.alpha, ranker.beta)
+    ctx = SearchContext(ranker.scorer, state, ranker.scorer.item_context(state), tensors["valid"], ranker.alpha, ranker.beta)
     return ctx, Beams(*(tensors[f"beam_{f}"] for f in BEAM_FIELDS))
