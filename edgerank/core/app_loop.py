@@ -45,7 +45,7 @@ def drive(runners: Runners, inputs: Mapping[str, np.ndarray], list_size: int, th
     out = runners["prepare"](**inputs)
     state_names, beam_names = _passed_on(tuple(out))
     shared = {k: out[k] for k in state_names}
-    num_valid = int((out["valid"] > 0.5).sum())
+    num_valid = int(np.count_nonzero(out["valid"] > 0.5))
     needed = min(list_size, num_valid)  # past num_valid positions stay empty (-1)
     evaluations = num_valid  # the first expansion scores every candidate once
     trail: list[tuple[list[int] | None, list[int], list[float]]] = [(None, out["item"].tolist(), out["gain"].tolist())]
@@ -58,7 +58,7 @@ def drive(runners: Runners, inputs: Mapping[str, np.ndarray], list_size: int, th
             done = runners["finish"](**shared, **{k: out[k][:1] for k in beam_names})
             evaluations += num_valid * rest
             rest_items, rest_gains = done["items"][:rest].tolist(), done["gains"][:rest].tolist()
-            margin = min(margin, float(done["margins"][:rest].min()))
+            margin = min(margin, *done["margins"][:rest].tolist())
             break
         evaluations += num_valid * len(out["beam_reward"])
         out = runners["step"](**shared, **{k: out[k] for k in beam_names})
