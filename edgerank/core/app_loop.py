@@ -40,7 +40,7 @@ def drive(runners: Runners, inputs: Mapping[str, np.ndarray], list_size: int, th
     Runtime or ExecuTorch in the benchmark. Narrowing to the best beam happens once
     ``stability > threshold``; ``finish`` then fills every remaining position from that beam in
     one call. Each expansion's (parent, item, gain) rows are kept and only the best list is
-    walked back at the end: the loop is a few microseconds of Python next to the calls.
+    walked back at the end, so the loop's own Python stays small next to the calls.
     """
     out = runners["prepare"](**inputs)
     state_names, beam_names = _passed_on(tuple(out))

@@ -22,8 +22,8 @@ class FixedShapeRunner:
     """One signature of a LiteRT ``Interpreter`` whose tensors are allocated once.
 
     Every edgerank graph has fixed shapes, yet LiteRT's ``SignatureRunner`` resizes each input
-    and re-plans the arena on every call: 20-30 us a call on this project's graphs, a tenth of
-    an adaptive-beam request, which makes three calls (experiments/video_rankers/
+    and re-plans the arena on every call: 20-32 µs a call on this project's graphs, a fifth of
+    an adaptive-beam request, which makes two or three calls (experiments/video_rankers/
     search_graph.md). Here a call only copies the inputs in, invokes and copies the outputs out,
     through the interpreter wrapper the ``SignatureRunner`` holds (ai-edge-litert 2.3). Inputs of
     another shape fail as LiteRT fails for them: ``ValueError`` naming the dimension mismatch.
