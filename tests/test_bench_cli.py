@@ -24,6 +24,10 @@ def check_latency_and_sizes(result: dict) -> None:
     assert result["model_bytes"]["int8"] < result["model_bytes"]["float32"] == result["size_bytes"]
     assert 0 < result["model_bytes"]["int8_over_float32"] < 1
     assert result["tflite_p50_us"] > 0 and result["speedup"] == pytest.approx(result["torch_p50_us"] / result["tflite_p50_us"], rel=0.01)
+    runners = result["runners"]  # LiteRT's SignatureRunner against FixedShapeRunner, in turns
+    assert runners["signature_runner_p50_us"] > 0 and runners["fixed_shape_runner_p50_us"] > 0
+    assert runners["signature_runner_over_fixed"] == pytest.approx(
+        runners["signature_runner_p50_us"] / runners["fixed_shape_runner_p50_us"], rel=0.02)
 
 
 def check_floor(result: dict) -> None:

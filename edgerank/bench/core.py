@@ -10,6 +10,8 @@
   (:meth:`edgerank.graph.OnDeviceGraph.drive`);
 - ``torch_over_tflite``: PyTorch eager p50 / float ``.tflite`` p50 per thread count (> 1: the
   ``.tflite`` is faster);
+- ``runners``: the float ``.tflite`` on 1 thread called through LiteRT's ``SignatureRunner`` and
+  through :class:`edgerank.core.runners.FixedShapeRunner`, in turns (``signature_runner_over_fixed``);
 - size in bytes of each model file (and int8/float ratio);
 - peak memory: each runtime in a fresh subprocess (see :mod:`edgerank.bench.memory`);
 - distance to the floor: ``signatures`` (ops, XNNPACK partitions, MACs of each), ``macs_per_request``,
@@ -29,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from edgerank.bench.memory import measure, tflite_call
-from edgerank.bench.timing import time_requests
+from edgerank.bench.timing import time_interleaved, time_requests
 from edgerank.console import progress
 from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE, read_manifest
 from edgerank.errors import EdgeRankError
@@ -99,7 +101,7 @@ def benchmark(
         from edgerank.rankers.adaptive_beam import AdaptiveBeamGraph
 
         adaptive = isinstance(graph, AdaptiveBeamGraph)  # also timed against its unrolled-beam twin
-    steps = len(found) * len(threads) + (len(threads) if graph is not None else 0) + adaptive + (peers is not None)
+    steps = len(found) * len(threads) + (len(threads) if graph is not None else 0) + adaptive + (peers is not None) + (1 in threads)
     steps += (len(found) + graph_path.is_file()) if memory else 0
     bar = progress(None, "bench", total=steps)
 
@@ -148,6 +150,8 @@ def benchmark(
 
     if isinstance(float_stats, dict) and "1" in float_stats:  # headline figures, 1 thread, float model
         result["tflite_p50_us"] = round(float_stats["1"]["p50"] * 1000, 1)
+        result["runners"] = compare_runners(found["float32"] / MODEL_FILE, manifest, requests, warmup)
+        step("LiteRT's SignatureRunner against FixedShapeRunner")
         torch_stats = result["latency_ms"].get("torch_eager", {}).get("1")
         if torch_stats:
             result["torch_p50_us"] = round(torch_stats["p50"] * 1000, 1)
@@ -189,6 +193,19 @@ def benchmark(
             step("peak memory, torch_eager")
     bar.close()
     return result
+
+
+def compare_runners(model_path: Path, manifest: dict[str, Any], requests: list[dict[str, np.ndarray]], warmup: int) -> dict[str, float]:
+    """p50 (µs, 1 thread, in turns) of the file called through LiteRT's ``SignatureRunner``, which
+    resizes and re-plans on every call, and through :class:`edgerank.core.runners.FixedShapeRunner`,
+    which every edgerank caller uses; their ratio is what the fixed shapes save."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    calls = {name: tflite_call(Interpreter(model_path=str(model_path), num_threads=1), manifest, fixed_shape=fixed)
+             for name, fixed in (("signature_runner", False), ("fixed_shape_runner", True))}
+    timed = time_interleaved(calls, requests, warmup, rounds=10)
+    p50 = {f"{name}_p50_us": round(stats["p50"] * 1000, 1) for name, stats in timed.items()}
+    return {**p50, "signature_runner_over_fixed": round(timed["signature_runner"]["p50"] / timed["fixed_shape_runner"]["p50"], 3)}
 
 
 def unmeasured(result: Any, path: str = "") -> list[str]:

@@ -36,21 +36,22 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB; macOS reports bytes
 
 
-def tflite_call(interpreter: Any, manifest: dict[str, Any]) -> Callable[[dict[str, Any]], Any] | None:
+def tflite_call(interpreter: Any, manifest: dict[str, Any], fixed_shape: bool = True) -> Callable[[dict[str, Any]], Any] | None:
     """One request through a ``.tflite``: its single signature, or the adaptive-beam app loop
-    (numpy only, no torch); None for any other set of signatures."""
+    (numpy only, no torch); None for any other set of signatures. ``fixed_shape``: as
+    :func:`edgerank.core.runners.signature_runners` calls the signatures."""
     from edgerank.core.app_loop import SIGNATURES, drive
     from edgerank.core.runners import SINGLE, signature_runners
 
     names = set(interpreter.get_signature_list())
     if len(names) == 1:
-        runner = signature_runners(interpreter)[SINGLE]
+        runner = signature_runners(interpreter, fixed_shape=fixed_shape)[SINGLE]
         return lambda r: runner(**r)
 
     options = manifest.get("ranker") or {}
     if names != set(SIGNATURES) or "list_size" not in options or "threshold" not in options:
         return None
-    runners = signature_runners(interpreter, SIGNATURES)
+    runners = signature_runners(interpreter, SIGNATURES, fixed_shape)
     list_size, threshold = int(options["list_size"]), float(options["threshold"])
     return lambda r: drive(runners, r, list_size, threshold)
 

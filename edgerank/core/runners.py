@@ -22,8 +22,8 @@ class FixedShapeRunner:
     """One signature of a LiteRT ``Interpreter`` whose tensors are allocated once.
 
     Every edgerank graph has fixed shapes, yet LiteRT's ``SignatureRunner`` resizes each input
-    and re-plans the arena on every call: 20-32 µs a call on this project's graphs, a fifth of
-    an adaptive-beam request, which makes two or three calls (experiments/video_rankers/
+    and re-plans the arena on every call: 15-32 µs a request on this project's video graphs, a
+    tenth of an adaptive-beam request, which makes two or three calls (experiments/video_rankers/
     search_graph.md). Here a call only copies the inputs in, invokes and copies the outputs out,
     through the interpreter wrapper the ``SignatureRunner`` holds (ai-edge-litert 2.3). Inputs of
     another shape fail as LiteRT fails for them: ``ValueError`` naming the dimension mismatch.
@@ -46,16 +46,20 @@ class FixedShapeRunner:
         return {name: wrapper.GetTensor(index, subgraph) for name, index in self._outputs}
 
 
-def signature_runners(interpreter: Any, names: Iterable[str] | None = None) -> dict[str, Runner]:
+def signature_runners(interpreter: Any, names: Iterable[str] | None = None, fixed_shape: bool = True) -> dict[str, Runner]:
     """``{name: runner}`` of a LiteRT ``Interpreter``'s signatures (all by default; a one-signature
     file's is :data:`SINGLE`, whatever the converter named it), :class:`FixedShapeRunner` where
-    the interpreter allows it and LiteRT's own ``SignatureRunner`` otherwise."""
+    the interpreter allows it and LiteRT's own ``SignatureRunner`` otherwise or with
+    ``fixed_shape=False`` (the benchmark's reference)."""
     listed = list(interpreter.get_signature_list())
     wanted = list(names) if names is not None else [SINGLE] if len(listed) == 1 else listed
     runners: dict[str, Runner] = {}
     for name in wanted:
         key = listed[0] if name == SINGLE and len(listed) == 1 else name
         runner = interpreter.get_signature_runner(key)
+        if not fixed_shape:
+            runners[name] = runner
+            continue
         try:
             runners[name] = FixedShapeRunner(runner)
         except AttributeError:  # an ai-edge-litert whose SignatureRunner is laid out otherwise
