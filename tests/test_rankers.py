@@ -102,6 +102,41 @@ def test_adaptive_beam_narrowing_at_once_is_beam_width_one(scorer):
         np.testing.assert_allclose(a.gains, b.gains, atol=1e-6)
 
 
+def test_a_step_carries_the_completion_finish_would_compute(scorer):
+    """After a step the loop completes the list from the step's own ``rest_*`` outputs, not by
+    calling ``finish``: the lists, gains, margins and evaluations equal those of the loop driven
+    through ``finish`` (the step's completion removed, as in files exported before it had one)."""
+    from edgerank.core.app_loop import drive
+    from edgerank.graph import eager_runners
+
+    ranker = AdaptiveBeamRanker(scorer, list_size=6, beam_size=4, threshold=0.9).eval()
+    runners = eager_runners(ranker.on_device())
+    calls: list[str] = []
+
+    def counted(name):
+        def call(**inputs):
+            calls.append(name)
+            out = dict(runners[name](**inputs))
+            return out if keep_rest else {k: v for k, v in out.items() if not k.startswith("rest_")}
+        return call
+
+    stepped = 0
+    for seed in range(30):
+        request_ = request(seed)
+        results = {}
+        for keep_rest in (True, False):
+            calls.clear()
+            results[keep_rest] = drive({n: counted(n) for n in runners}, request_, ranker.list_size, ranker.threshold), list(calls)
+        (with_rest, with_calls), (through_finish, finish_calls) = results[True], results[False]
+        assert with_rest.slots.tolist() == through_finish.slots.tolist() and with_rest.evaluations == through_finish.evaluations
+        np.testing.assert_array_equal(with_rest.gains, through_finish.gains)
+        assert with_rest.margin == through_finish.margin
+        if "step" in with_calls:
+            stepped += 1
+            assert "finish" not in with_calls and finish_calls[-1] == "finish"
+    assert stepped >= 5  # the threshold makes some requests step
+
+
 @pytest.mark.parametrize(
     "factory, message",
     [

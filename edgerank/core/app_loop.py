@@ -1,7 +1,8 @@
 """The adaptive-beam app loop, in numpy only: what the phone runs around the ``.tflite``.
 
-``prepare`` once, then ``step`` (k beams) while the beams are unstable, then ``finish`` (the
-rest of the list from the best beam, in one call). Torch-free so that the app-side runtime can
+``prepare`` once, then ``step`` (k beams) while the beams are unstable, then the rest of the list
+from the best beam in one go: ``finish`` after ``prepare``, or the completion the last ``step``
+returned with its beams. Torch-free so that the app-side runtime can
 import it; PyTorch eager evaluation drives the very same loop over eager modules, so both sides
 execute identical control flow.
 """
@@ -33,7 +34,8 @@ class RankedSlots:
 
 
 def drive(runners: Runners, inputs: Mapping[str, np.ndarray], list_size: int, threshold: float) -> RankedSlots:
-    """Run ``prepare``, then ``step`` while the beams are unstable, then ``finish`` once.
+    """Run ``prepare``, then ``step`` while the beams are unstable, then ``finish`` once (unless the
+    last step already returned the completion of its best beam).
 
     ``runners`` are a backend's (:mod:`edgerank.graph`), named like the exported signatures:
     ``.tflite`` signature runners on the device, eager PyTorch modules for evaluation, ONNX
@@ -55,7 +57,10 @@ def drive(runners: Runners, inputs: Mapping[str, np.ndarray], list_size: int, th
     while len(trail) < needed:
         if float(out["stability"][0]) > threshold:  # beams are sorted: row 0 is the best
             rest = needed - len(trail)
-            done = runners["finish"](**shared, **{k: out[k][:1] for k in beam_names})
+            if "rest_items" in out:  # a step carries its best beam's completion (prepare, and older files, do not)
+                done = {"items": out["rest_items"], "gains": out["rest_gains"], "margins": out["rest_margins"]}
+            else:
+                done = runners["finish"](**shared, **{k: out[k][:1] for k in beam_names})
             evaluations += num_valid * rest
             rest_items, rest_gains = done["items"][:rest].tolist(), done["gains"][:rest].tolist()
             margin = min(margin, *done["margins"][:rest].tolist())

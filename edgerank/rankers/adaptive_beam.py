@@ -16,7 +16,8 @@ that loop over any backend's runners - eager PyTorch, LiteRT, ONNX Runtime, Exec
 every side executes the same control flow.
 ``finish`` always runs ``list_size - 1`` width-1 expansions (static shapes) and the loop keeps the
 ones it needs: at one fixed call cost per request, that is cheaper than a call per position once
-a step costs tens of microseconds.
+a step costs tens of microseconds. ``step`` carries the same completion of its best new beam, so a
+request that narrows after a step is done without a ``finish`` call.
 """
 
 from __future__ import annotations
@@ -117,11 +118,19 @@ class PrepareSignature(_SignatureModule):
 
 
 class StepSignature(_SignatureModule):
-    """One expansion of the k beams, from the prepared state."""
+    """One expansion of the k beams, from the prepared state, and the rest of the list from the
+    best new beam (``rest_items``, ``rest_gains``, ``rest_margins``: what ``finish`` would return
+    for it). Most requests that step narrow after one step; they then need no ``finish`` call,
+    which saves ~16 µs of their ~330 (experiments/video_rankers/search_graph.md), and the few that
+    step again throw a completion away."""
 
     def forward(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
         ctx, beams = _unpack(self.ranker, tensors)
-        return _beam_outputs(expand(ctx, beams, self.ranker.beam_size))
+        step = expand(ctx, beams, self.ranker.beam_size)
+        best = Beams(*(getattr(step.beams, f)[:1] for f in BEAM_FIELDS))
+        slots, gains, margins = unrolled(ctx, best, 1, max(self.ranker.list_size - 2, 1))
+        rest = {"rest_items": slots[0].to(torch.int32), "rest_gains": gains[0], "rest_margins": margins}
+        return {**_beam_outputs(step), **rest}
 
 
 class FinishSignature(_SignatureModule):
