@@ -121,8 +121,8 @@ class StepSignature(_SignatureModule):
     """One expansion of the k beams, from the prepared state, and the rest of the list from the
     best new beam (``rest_items``, ``rest_gains``, ``rest_margins``: what ``finish`` would return
     for it). Most requests that step narrow after one step; they then need no ``finish`` call,
-    which saves ~16 µs of their ~330 (experiments/video_rankers/search_graph.md), and the few that
-    step again throw a completion away."""
+    which takes ~12 µs off the median request's ~330 (experiments/video_rankers/
+    search_graph.md), and the few that step again throw a completion away."""
 
     def forward(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
         ctx, beams = _unpack(self.ranker, tensors)
