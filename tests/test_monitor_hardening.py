@@ -129,6 +129,8 @@ def test_runtime_and_monitor_cli_on_a_corrupt_event_log(run, tmp_path):
     summary = run_cli(["--db", str(db), "summary"], tmp_path, 60, module="edgerank.monitor")
     assert summary.returncode == 2 and "not a usable SQLite event log" in summary.stderr
     assert "Traceback" not in summary.stderr
+    # a reader says what is wrong once, and does not talk of disabling the app's monitoring
+    assert "monitoring disabled" not in summary.stderr and len(summary.stderr.strip().splitlines()) == 1, summary.stderr
 
 
 # -- item 16: invalid UTF-8 in a replayed event log ------------------------------------------

@@ -31,13 +31,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    from edgerank.monitor.events import EventLog
+    from edgerank.monitor.events import read_events
     from edgerank.monitor.summary import format_summary, summarize
 
     path = Path(args.db) if args.db else default_monitor_db()
     if not path.exists():
         raise EdgeRankError(f"no event log at {path} (set --db or $EDGERANK_MONITOR_DB)")
-    rows = summarize(EventLog(path).events(model=args.model))
+    rows = summarize(read_events(path, model=args.model))
     if args.command == "summary":
         print(format_summary(rows, as_json=args.json))
     else:

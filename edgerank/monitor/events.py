@@ -224,19 +224,7 @@ class EventLog:
         self.flush()
         if self._disabled:
             raise MonitorError(self._disabled.removesuffix("; monitoring disabled"))
-        query, args = f"SELECT {', '.join(COLUMNS)} FROM events WHERE 1=1", []
-        if model is not None:
-            query, args = query + " AND model = ?", [*args, model]
-        if since is not None:
-            query, args = query + " AND ts >= ?", [*args, since]
-        try:
-            with closing(self._connect()) as db:
-                for row in db.execute(query + " ORDER BY ts, rowid", args):  # streamed: logs can be large
-                    values = list(row)
-                    values[4] = bool(values[4])
-                    yield Event(*values)
-        except sqlite3.Error as exc:
-            raise MonitorError(f"{self.path}: not a usable SQLite event log ({type(exc).__name__}: {exc})") from None
+        yield from read_events(self.path, model, since, self.busy_timeout_s)
 
 
 def _create_schema(db: sqlite3.Connection) -> None:
@@ -256,3 +244,22 @@ def _create_schema(db: sqlite3.Connection) -> None:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+
+
+def read_events(path: str | Path, model: str | None = None, since: float | None = None, busy_timeout_s: float = 30.0) -> Iterator[Event]:
+    """The events recorded in the log at ``path``, oldest first, optionally of one model / after a
+    time: for readers (the ``monitor`` CLI), which must neither create the schema nor, on a
+    broken file, announce that the app's monitoring is disabled; ``MonitorError`` says what is wrong."""
+    query, args = f"SELECT {', '.join(COLUMNS)} FROM events WHERE 1=1", []
+    if model is not None:
+        query, args = query + " AND model = ?", [*args, model]
+    if since is not None:
+        query, args = query + " AND ts >= ?", [*args, since]
+    try:
+        with closing(sqlite3.connect(Path(path).expanduser(), timeout=busy_timeout_s)) as db:
+            for row in db.execute(query + " ORDER BY ts, rowid", args):  # streamed: logs can be large
+                values = list(row)
+                values[4] = bool(values[4])
+                yield Event(*values)
+    except sqlite3.Error as exc:
+        raise MonitorError(f"{path}: not a usable SQLite event log ({type(exc).__name__}: {exc})") from None
