@@ -21,6 +21,7 @@ BLOCKED = -1.0e9  # ListReward of an impossible extension (placed twice, padded 
 NO_TIE = 3.0e38  # tie margin of a search that never had to choose between close values
 BEAM_FIELDS = ("reward", "survive", "open", "context")
 SIGNATURES = ("prepare", "step", "finish")  # of an adaptive-beam .tflite, in call order
+REST_PREFIX = "rest_"  # a step's outputs that complete its best beam, named as finish's outputs after it
 
 
 @dataclass
@@ -57,8 +58,8 @@ def drive(runners: Runners, inputs: Mapping[str, np.ndarray], list_size: int, th
     while len(trail) < needed:
         if float(out["stability"][0]) > threshold:  # beams are sorted: row 0 is the best
             rest = needed - len(trail)
-            if "rest_items" in out:  # a step carries its best beam's completion (prepare, and older files, do not)
-                done = {"items": out["rest_items"], "gains": out["rest_gains"], "margins": out["rest_margins"]}
+            if f"{REST_PREFIX}items" in out:  # a step carries its best beam's completion (prepare, and older files, do not)
+                done = {k.removeprefix(REST_PREFIX): v for k, v in out.items() if k.startswith(REST_PREFIX)}
             else:
                 done = runners["finish"](**shared, **{k: out[k][:1] for k in beam_names})
             evaluations += num_valid * rest

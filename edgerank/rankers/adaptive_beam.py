@@ -31,7 +31,7 @@ from torch import nn
 from edgerank.graph import OnDeviceGraph, Runners, eager, eager_runners
 from edgerank.rankers.base import SearchResult
 from edgerank.rankers.beam import BeamSearchRanker
-from edgerank.core.app_loop import BEAM_FIELDS, RankedSlots, drive
+from edgerank.core.app_loop import BEAM_FIELDS, REST_PREFIX, RankedSlots, drive
 from edgerank.rankers.options import AdaptiveBeamOptions
 from edgerank.rankers.search import Beams, Expansion, SearchContext, expand, tie_margin, unrolled
 from edgerank.registry import register_ranker
@@ -128,9 +128,8 @@ class StepSignature(_SignatureModule):
         ctx, beams = _unpack(self.ranker, tensors)
         step = expand(ctx, beams, self.ranker.beam_size)
         best = Beams(*(getattr(step.beams, f)[:1] for f in BEAM_FIELDS))
-        slots, gains, margins = unrolled(ctx, best, 1, max(self.ranker.list_size - 2, 1))
-        rest = {"rest_items": slots[0].to(torch.int32), "rest_gains": gains[0], "rest_margins": margins}
-        return {**_beam_outputs(step), **rest}
+        rest = _completion(ctx, best, self.ranker.list_size - 2)
+        return {**_beam_outputs(step), **{f"{REST_PREFIX}{k}": v for k, v in rest.items()}}
 
 
 class FinishSignature(_SignatureModule):
@@ -139,9 +138,14 @@ class FinishSignature(_SignatureModule):
 
     def forward(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
         ctx, beam = _unpack(self.ranker, tensors)
-        steps = max(self.ranker.list_size - 1, 1)  # a 1-item list never calls it, but the graph needs a step
-        slots, gains, margins = unrolled(ctx, beam, 1, steps)
-        return {"items": slots[0].to(torch.int32), "gains": gains[0], "margins": margins}
+        return _completion(ctx, beam, self.ranker.list_size - 1)
+
+
+def _completion(ctx: SearchContext, beam: Beams, positions: int) -> dict[str, torch.Tensor]:
+    """``positions`` width-1 expansions from ``beam``: ``items``, ``gains`` and each expansion's tie
+    ``margins`` (at least one expansion: a list that never needs it still gets a graph)."""
+    slots, gains, margins = unrolled(ctx, beam, 1, max(positions, 1))
+    return {"items": slots[0].to(torch.int32), "gains": gains[0], "margins": margins}
 
 
 def _unpack(ranker: AdaptiveBeamRanker, tensors: Mapping[str, torch.Tensor]) -> tuple[SearchContext, Beams]:
