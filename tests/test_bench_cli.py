@@ -38,10 +38,16 @@ def check_floor(result: dict) -> None:
         assert isinstance(signature["xnnpack_partitions"], int) and 1 <= signature["xnnpack_partitions"] <= signature["ops"]
         assert signature["macs_per_call"] >= 0  # adaptive step/finish: ListReward bookkeeping, no matmul
     assert max(s["macs_per_call"] for s in result["signatures"].values()) > 0
-    assert result["peak_gflops"] == result["peak"]["gflops"] > 1  # any CPU of this decade, loaded or not
+    peak = result["peak"]
+    assert result["peak_gflops"] == peak["gflops"] > 1  # any CPU of this decade, loaded or not
+    assert peak["gflops"] == pytest.approx(2 * peak["shape"][0] * peak["layers"] * peak["shape"][1] * peak["shape"][2] / (peak["p50_us"] * 1e3), rel=0.02)
     assert result["floor_us"] == pytest.approx(2 * result["macs_per_request"] / (result["peak_gflops"] * 1e3), rel=1e-3, abs=1e-3)
-    assert result["floor_ratio"] == pytest.approx(result["tflite_p50_us"] / result["floor_us"], rel=0.02)
+    assert result["floor_ratio"] == pytest.approx(result["floor_p50_us"] / result["floor_us"], rel=0.02)
     assert result["floor_ratio"] > 1  # nothing runs faster than its arithmetic at peak
+    # the matmuls alone (edgerank.bench.reference_graphs), in the same turns: below peak at the graph's small shapes
+    assert result["matmul_over_floor"] == pytest.approx(result["matmul_us"] / result["floor_us"], rel=0.02)
+    assert result["matmul_share"] == pytest.approx(result["matmul_us"] / result["floor_p50_us"], rel=0.02)
+    assert result["matmul_over_floor"] > 1
 
 
 def test_bench_prints_latency_and_size_json(run, tmp_path):

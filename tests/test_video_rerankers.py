@@ -137,7 +137,7 @@ def test_the_beam_graph_keeps_its_op_count(data, tmp_path):
     search_graph.md): 378 at list_size 5 here, 603 before the step was rewritten for LiteRT's
     lowering. Advanced indexing, ``//``, per-task towers or per-candidate mixing matmuls
     brought back into the step push it over the bound."""
-    from edgerank.bench.floor import describe
+    from edgerank.bench.tflite_ops import describe
     from edgerank.export.convert import to_tflite
     from edgerank.rankers.beam import BeamSearchRanker
 

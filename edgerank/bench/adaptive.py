@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 
 
 def adaptive_vs_beam(
-    graph: "AdaptiveBeamGraph", adaptive_model: Path, requests: Sequence[Mapping[str, np.ndarray]], warmup: int, peak: Mapping[str, Any] | None = None
+    graph: "AdaptiveBeamGraph", adaptive_model: Path, requests: Sequence[Mapping[str, np.ndarray]], warmup: int, floor: bool = True
 ) -> dict[str, Any]:
-    """Both p50s in turns; with ``peak`` (:func:`edgerank.bench.floor.peak_gflops`) also the
-    unrolled twin's distance to the floor (``beam_floor``), as the benchmark reports the artifact's."""
+    """Both p50s in turns; with ``floor`` also the unrolled twin's distance to the floor
+    (``beam_floor``, :mod:`edgerank.bench.floor`), as the benchmark reports the artifact's."""
     from edgerank.export.convert import litert_runners, to_tflite
     from edgerank.graph import SINGLE
     from edgerank.rankers.beam import BeamSearchRanker
@@ -44,10 +44,10 @@ def adaptive_vs_beam(
         beam_stats, adaptive_stats = timed["beam"], timed["adaptive"]
         beam_size = beam_path.stat().st_size
         beam_floor = None
-        if peak is not None:
+        if floor:
             from edgerank.bench.floor import graph_floor
 
-            beam_floor = graph_floor(beam, beam_path, requests, round(beam_stats["p50"] * 1000, 1), peak)
+            beam_floor = graph_floor(beam, beam_path, requests, warmup)
     valid = [int(np.sum(r[ranker.mask_input] > 0.5)) for r in requests]
     adaptive_evals = [int(graph.drive(adaptive, r)["evaluations"][0]) for r in requests]
     signature_p50 = {name: round(float(np.percentile(t, 50)) * 1e6, 1) for name, t in spent.items() if t}

@@ -15,7 +15,7 @@
 - size in bytes of each model file (and int8/float ratio);
 - peak memory: each runtime in a fresh subprocess (see :mod:`edgerank.bench.memory`);
 - distance to the floor: ``signatures`` (ops, XNNPACK partitions, MACs of each), ``macs_per_request``,
-  ``peak_gflops``, ``floor_us``, ``floor_ratio`` (see :mod:`edgerank.bench.floor`).
+  ``peak_gflops``, ``floor_us``, ``floor_ratio``, ``matmul_us``, timed in turns (see :mod:`edgerank.bench.floor`).
 
 It is a benchmark, not a test: numbers depend on the machine, which the output records.
 """
@@ -102,6 +102,7 @@ def benchmark(
 
         adaptive = isinstance(graph, AdaptiveBeamGraph)  # also timed against its unrolled-beam twin
     steps = len(found) * len(threads) + (len(threads) if graph is not None else 0) + adaptive + (peers is not None) + (1 in threads)
+    steps += graph is not None and floor
     steps += (len(found) + graph_path.is_file()) if memory else 0
     bar = progress(None, "bench", total=steps)
 
@@ -156,17 +157,15 @@ def benchmark(
         if torch_stats:
             result["torch_p50_us"] = round(torch_stats["p50"] * 1000, 1)
             result["speedup"] = round(torch_stats["p50"] / float_stats["1"]["p50"], 3)
-    peak = None
     if graph is not None and floor:  # distance to the arithmetic floor (see edgerank.bench.floor)
-        from edgerank.bench.floor import dominant_layer, graph_floor, peak_gflops
+        from edgerank.bench.floor import graph_floor
 
-        peak = peak_gflops(dominant_layer([found["float32"] / MODEL_FILE]))
-        result["peak"] = peak
-        result.update(graph_floor(graph, found["float32"] / MODEL_FILE, requests, result.get("tflite_p50_us"), peak))
+        result.update(graph_floor(graph, found["float32"] / MODEL_FILE, requests, warmup))
+        step("distance to the floor")
     if adaptive:
         from edgerank.bench.adaptive import adaptive_vs_beam
 
-        result["adaptive_vs_beam"] = adaptive_vs_beam(graph, found["float32"] / MODEL_FILE, requests, warmup, peak)
+        result["adaptive_vs_beam"] = adaptive_vs_beam(graph, found["float32"] / MODEL_FILE, requests, warmup, floor)
         step("adaptive vs beam")
 
     if peers is not None:  # --peers: the same graph on ONNX Runtime and ExecuTorch, same requests, 1 thread

@@ -124,10 +124,12 @@ class ContextScorerOf(nn.Module):
     experiments/video_rankers/search_graph.md).
 
     The gates' softmax factors as ``exp(request part) * exp(context part)``, so ``prepare``
-    folds the request part into the experts' projections once (``mixture``: ``[T, E, M*(H+1)]``,
-    the last of each H+1 the softmax's normaliser) and ``score`` mixes all K x M candidates of
-    all tasks in one batched matmul over the T tasks (instead of T x M matmuls of K rows); the
-    towers' remaining layers run as one block-diagonal fully-connected layer over the tasks.
+    folds the request part into the experts' projections once (``mixture`` ``[T, E, M*H]``, and
+    its normaliser's terms ``gates`` ``[T, E, M]``) and ``score`` mixes all K x M candidates of all
+    tasks in one matmul batched over the T tasks. The step then stays task-major, ``[T, K*M, H]``,
+    up to the logits: the context's tower input is one matmul batched over the tasks and each
+    tower's last ``Linear(H, 1)`` a multiply and a sum, so no ``[K, M, T, H]`` tensor is transposed
+    or sliced; only the ``[T, K, M]`` probabilities are.
     """
 
     def __init__(self, net: ContextualTAMMoE) -> None:
@@ -140,9 +142,9 @@ class ContextScorerOf(nn.Module):
         state = self.net.candidate_state(self.net.features(x)[0])  # the request's M candidates
         m, tasks, experts, width = state["projected"].shape
         gates = torch.exp(state["gate_logits"]).reshape(m, tasks, experts, 1)  # <= 1: shifted to max 0
-        mixture = torch.cat([state["projected"] * gates, gates], dim=-1).permute(1, 2, 0, 3)  # [T, E, M, H+1]
         return {
-            "mixture": mixture.reshape(tasks, experts, m * (width + 1)),
+            "mixture": (state["projected"] * gates).permute(1, 2, 0, 3).reshape(tasks, experts, m * width),
+            "gates": gates.reshape(m, tasks, experts).permute(1, 2, 0),  # [T, E, M]
             "item_context": state["item_context"],
             "context_candidate": state["context_candidate"].reshape(1, m, -1),  # [1, M, W]
         }
@@ -154,23 +156,29 @@ class ContextScorerOf(nn.Module):
         net, (k, m) = self.net, (context.shape[0], state["item_context"].shape[0])
         tasks, experts, width = len(TASKS), net.num_experts, net.tower_width
         gates = torch.exp(_shift_down(net.context_gates(context).reshape(k, tasks, experts))).permute(1, 0, 2)  # [T, K, E]
-        mixed = torch.bmm(gates, state["mixture"]).reshape(tasks, k, m, width + 1).permute(1, 2, 0, 3)  # [K, M, T, H+1]
-        total = mixed[..., width:].clamp_min(1e-30)  # 0 only if every weight underflowed
+        mixed = torch.bmm(gates, state["mixture"]).reshape(tasks, k * m, width)
+        total = torch.bmm(gates, state["gates"]).reshape(tasks, k * m, 1).clamp_min(1e-30)  # 0 only if every weight underflowed
         interaction = torch.relu(state["context_candidate"] + net.context_layer(context).unsqueeze(1))  # [K, M, W]
-        hidden = mixed[..., :width] / total + net.context_towers(interaction).reshape(k, m, tasks, width)
-        logits = _towers_rest([net.heads.towers[t].rest for t in TASKS], hidden.reshape(k * m, tasks * width))
-        return torch.sigmoid(logits).reshape(k, m, tasks)
+        towers_in = net.context_towers.weight.reshape(tasks, width, -1).transpose(1, 2)  # [T, W, H]
+        hidden = mixed / total + torch.matmul(interaction.reshape(1, k * m, -1), towers_in)  # [T, K*M, H]
+        logits = _towers_rest([net.heads.towers[t].rest for t in TASKS], hidden)
+        return torch.sigmoid(logits).reshape(tasks, k, m).permute(1, 2, 0)
 
 
 def _towers_rest(rests: list[nn.Sequential], x: torch.Tensor) -> torch.Tensor:
-    """Every task's ``Tower.rest`` on its block of ``x`` ``[N, T*H]`` at once (the towers share
-    their layout): each Linear as one block-diagonal fully-connected layer over the tasks."""
+    """Every task's ``Tower.rest`` on its row of ``x`` ``[T, N, H]`` at once (the towers share
+    their layout): ``[T, N]`` logits. Each Linear is one matmul batched over the tasks, the last
+    (one output) a multiply and a sum, which LiteRT runs faster than a one-column matmul."""
     for layers in zip(*rests):
         if isinstance(layers[0], nn.Linear):
-            weight = torch.block_diag(*(layer.weight for layer in layers))  # [T*out, T*in]
-            x = nn.functional.linear(x, weight, torch.cat([layer.bias for layer in layers]))
+            weight = torch.stack([layer.weight for layer in layers])  # [T, out, in]
+            bias = torch.stack([layer.bias for layer in layers]).unsqueeze(1)  # [T, 1, out]
+            if layers[0].out_features == 1:
+                x = (x * weight).sum(-1, keepdim=True) + bias
+            else:
+                x = torch.matmul(x, weight.transpose(1, 2)) + bias
         elif isinstance(layers[0], nn.ReLU):
             x = torch.relu(x)
         elif not isinstance(layers[0], nn.Dropout):  # dropout is the identity in the exported graph
             raise TypeError(f"a tower layer of type {type(layers[0]).__name__} has no batched form")
-    return x
+    return x.reshape(x.shape[0], -1)
