@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+import torch
 
 from conftest import run_cli
 from test_bench_cli import check_floor
@@ -31,21 +33,45 @@ def test_beam_floor(tmp_path_factory, tmp_path):
     assert result["macs_per_request"] == result["macs_per_request_tflite"] == beam["macs_per_call"]
 
 
-def test_the_matmul_graph_holds_the_files_matmuls_and_nothing_else(tmp_path_factory, tmp_path):
-    from collections import Counter
+class _Mixes(torch.nn.Module):
+    """The matmuls of a ta_mmoe_ctx beam step: a fully-connected layer on a 3-d input, two gate
+    mixes sharing their per-request operand, and a matmul broadcast over a constant."""
 
-    from edgerank.bench.reference_graphs import matmul_file, signature_matmuls
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(16, 12)
+        self.register_buffer("towers", torch.randn(3, 32, 16))
+
+    def forward(self, context, mixture, interaction):
+        gates = self.layer(context).reshape(3, 4, 4)
+        return torch.bmm(gates, mixture), torch.bmm(gates * 2.0, mixture), torch.matmul(interaction, self.towers)
+
+
+def _same_matmuls(rebuilt, original) -> None:
+    """The same kinds, shapes, constants and sharing of operands, and nothing but matmuls."""
+    from edgerank.bench.reference_graphs import signature_matmuls
     from edgerank.bench.tflite_ops import describe
 
+    def layout(path):
+        ops = signature_matmuls(path)["serving_default"]
+        ids = {}
+        return [(op.name, op.shape, tuple((o.shape, o.constant, ids.setdefault(o.tensor, len(ids))) for o in op.operands)) for op in ops]
+
+    assert layout(rebuilt) == layout(original)
+    assert set(describe(rebuilt)["serving_default"]["op_counts"]) == {name for name, _, _ in layout(original)}
+
+
+def test_the_matmul_graph_holds_the_files_matmuls_and_nothing_else(tmp_path_factory, tmp_path):
+    from edgerank.bench.reference_graphs import matmul_file, signature_matmuls
+    from edgerank.export.convert import to_tflite
+
+    sample = {"context": np.random.rand(4, 16), "mixture": np.random.rand(3, 4, 800), "interaction": np.random.rand(1, 200, 32)}
+    mixes = to_tflite(_Mixes().eval(), {k: v.astype(np.float32) for k, v in sample.items()}, tmp_path / "mixes.tflite")
     beam = tiny_video_run(tmp_path_factory, "beam").artifact / "model.tflite"
-    ops = signature_matmuls(beam)["serving_default"]
-    in_file = describe(beam)["serving_default"]["op_counts"]
-    assert Counter(name for name, _ in ops) == {k: in_file[k] for k in ("FULLY_CONNECTED", "BATCH_MATMUL") if k in in_file}
-    mix = [("BATCH_MATMUL", (3, 4, 4, 850)), ("BATCH_MATMUL", (3, 4, 4, 850))]  # ta_mmoe_ctx's gate mix, twice
-    for name, wanted in {"beam": ops, "mix": ops[:2] + mix}.items():
-        rebuilt = matmul_file(wanted, tmp_path / f"{name}.tflite")
-        assert Counter(signature_matmuls(rebuilt)["serving_default"]) == Counter(wanted)  # same kinds and shapes, none merged
-        assert set(describe(rebuilt)["serving_default"]["op_counts"]) == {n for n, _ in wanted}  # and nothing else
+    for name, original in {"mixes": mixes, "beam": beam}.items():
+        ops = signature_matmuls(original)["serving_default"]
+        _same_matmuls(matmul_file(ops, tmp_path / f"{name}_matmuls.tflite"), original)
+    assert {op.name for op in signature_matmuls(mixes)["serving_default"]} == {"FULLY_CONNECTED", "BATCH_MATMUL"}
 
 
 @pytest.mark.slow

@@ -9,8 +9,7 @@
   again on every call), so even alone they run well below the peak.
 
 Both are converted with litert-torch; :func:`invoker` runs one with its inputs set once, so a
-call costs the kernels and not the copies in. Fully-connected weights are constants and
-batched-matmul operands inputs, as in the graphs edgerank exports.
+call costs the kernels and not the copies in.
 """
 
 from __future__ import annotations
@@ -21,13 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from edgerank.bench.tflite_ops import matmul_ops
+from edgerank.bench.tflite_ops import MatmulOp, matmul_ops
 
 PEAK_ROWS = 256  # rows of the peak graph: a GEMM, not a GEMV, so XNNPACK is compute-bound
 PEAK_MACS = 16_000_000  # work per timed call: call overhead (~µs) stays under 1 % of it
-
-MatmulOp = tuple[str, tuple[int, int, int, int]]  # (op name, (batch, rows, inner, cols))
-
 
 def signature_matmuls(model_path: str | Path) -> dict[str, list[MatmulOp]]:
     """Per signature of the ``.tflite``: its matmuls, in graph order."""
@@ -62,33 +58,34 @@ def peak_file(layer: tuple[int, int, int], path: str | Path) -> tuple[Path, dict
 
 
 def matmul_file(ops: Sequence[MatmulOp], path: str | Path) -> Path:
-    """A ``.tflite`` holding ``ops`` and nothing else: each reads its own input (so the
-    converter cannot merge two of them) and is an output of the graph."""
+    """A ``.tflite`` holding ``ops`` and nothing else, each at its operands' shapes: an operand
+    the file stores is a constant here too, any other an input, and operands the file shares
+    (one weight read by every step, one per-request tensor by every gate mix) are shared, so
+    the graph touches as much memory as the file's matmuls do. Every op is an output."""
     import torch
+
+    rng = np.random.default_rng(0)
+    operands = {o.tensor: o for op in ops for o in op.operands}
+    sample = {f"t{i}": rng.standard_normal(o.shape).astype(np.float32) for i, o in operands.items() if not o.constant}
+    constants = {f"t{i}": torch.from_numpy(rng.standard_normal(o.shape).astype(np.float32)) for i, o in operands.items() if o.constant}
 
     class Matmuls(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.layers = torch.nn.ModuleList(
-                torch.nn.Linear(inner, cols) for name, (_, _, inner, cols) in ops if name == "FULLY_CONNECTED"
-            )
+            for name, value in constants.items():
+                self.register_buffer(name, value)
 
-        def forward(self, **x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            layers = iter(self.layers)
-            return tuple(
-                next(layers)(x[f"a{i}"]) if name == "FULLY_CONNECTED" else torch.bmm(x[f"a{i}"], x[f"b{i}"])
-                for i, (name, _) in enumerate(ops)
-            )
+        def forward(self, **inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            tensor = lambda o: inputs[f"t{o.tensor}"] if not o.constant else getattr(self, f"t{o.tensor}")  # noqa: E731
+            out = []
+            for op in ops:
+                a, b = (tensor(o) for o in op.operands)
+                if op.name == "FULLY_CONNECTED":
+                    out.append(torch.nn.functional.linear(a, b))
+                else:
+                    out.append(torch.matmul(a.transpose(-1, -2) if op.adjoint[0] else a, b.transpose(-1, -2) if op.adjoint[1] else b))
+            return tuple(out)
 
-    rng = np.random.default_rng(0)
-    sample = {}
-    for i, (name, (batch, rows, inner, cols)) in enumerate(ops):
-        if name == "FULLY_CONNECTED":
-            sample[f"a{i}"] = rng.standard_normal((rows, inner)).astype(np.float32)
-        else:
-            sample[f"a{i}"] = rng.standard_normal((batch, rows, inner)).astype(np.float32)
-            sample[f"b{i}"] = rng.standard_normal((batch, inner, cols)).astype(np.float32)
-    torch.manual_seed(0)
     return _convert(Matmuls(), sample, path)
 
 

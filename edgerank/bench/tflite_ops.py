@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,31 +25,58 @@ def _shape(subgraph: Any, index: int) -> list[int]:
     return [int(d) for d in subgraph.tensors[index].shape]
 
 
-def matmul_ops(model: Any, subgraph: Any) -> list[tuple[str, tuple[int, int, int, int]]]:
-    """``(op name, (batch, rows, inner, cols))`` of every FULLY_CONNECTED / BATCH_MATMUL of ``subgraph``."""
+@dataclass(frozen=True)
+class Operand:
+    """One input of a matmul: its ``tensor`` index in the subgraph (two ops reading one tensor
+    share it), ``shape`` and whether it is a ``constant`` (a weight stored in the file)."""
+
+    tensor: int
+    shape: tuple[int, ...]
+    constant: bool
+
+
+@dataclass(frozen=True)
+class MatmulOp:
+    """A FULLY_CONNECTED or BATCH_MATMUL: ``name``, ``shape`` ``(batch, rows, inner, cols)``, its two
+    ``operands`` (input and weight; left and right) and BATCH_MATMUL's ``adjoint`` flags."""
+
+    name: str
+    shape: tuple[int, int, int, int]
+    operands: tuple[Operand, Operand]
+    adjoint: tuple[bool, bool] = (False, False)
+
+
+def matmul_ops(model: Any, subgraph: Any) -> list[MatmulOp]:
+    """Every FULLY_CONNECTED / BATCH_MATMUL of ``subgraph``, in graph order."""
     from ai_edge_litert import schema_py_generated as schema
 
     names = _op_names(model)
+
+    def operand(index: int) -> Operand:
+        data = model.buffers[subgraph.tensors[index].buffer].data
+        return Operand(index, tuple(_shape(subgraph, index)), data is not None and len(data) > 0)
+
     found = []
     for op in subgraph.operators:
         name = names[op.opcodeIndex]
         if name == "FULLY_CONNECTED":
             out_features, in_features = _shape(subgraph, op.inputs[1])
             rows = int(np.prod(_shape(subgraph, op.inputs[0]))) // in_features
-            found.append((name, (1, rows, in_features, out_features)))
+            found.append(MatmulOp(name, (1, rows, in_features, out_features), (operand(op.inputs[0]), operand(op.inputs[1]))))
         elif name == "BATCH_MATMUL":
             a, b = _shape(subgraph, op.inputs[0]), _shape(subgraph, op.inputs[1])
             options = op.builtinOptions if isinstance(op.builtinOptions, schema.BatchMatMulOptionsT) else None
-            rows, inner = (a[-1], a[-2]) if options is not None and options.adjX else (a[-2], a[-1])
-            cols = b[-2] if options is not None and options.adjY else b[-1]
+            adjoint = (bool(options and options.adjX), bool(options and options.adjY))
+            rows, inner = (a[-1], a[-2]) if adjoint[0] else (a[-2], a[-1])
+            cols = b[-2] if adjoint[1] else b[-1]
             batch = int(np.prod(np.broadcast_shapes(tuple(a[:-2]), tuple(b[:-2])), dtype=np.int64))
-            found.append((name, (batch, rows, inner, cols)))
+            found.append(MatmulOp(name, (batch, rows, inner, cols), (operand(op.inputs[0]), operand(op.inputs[1])), adjoint))
     return found
 
 
 def matmuls(model: Any, subgraph: Any) -> list[tuple[int, int, int, int]]:
     """``(batch, rows, inner, cols)`` of every FULLY_CONNECTED / BATCH_MATMUL of ``subgraph``."""
-    return [shape for _, shape in matmul_ops(model, subgraph)]
+    return [op.shape for op in matmul_ops(model, subgraph)]
 
 
 def _partitions(model: Any, subgraph_index: int, names: list[str]) -> int | str:
@@ -102,7 +130,8 @@ def dominant_layer(model_paths: Sequence[str | Path]) -> tuple[int, int, int]:
     for path in model_paths:
         model = read_model(Path(path))
         for subgraph in model.subgraphs:
-            for name, (_, rows, inner, cols) in matmul_ops(model, subgraph):
-                if name == "FULLY_CONNECTED":
+            for op in matmul_ops(model, subgraph):
+                if op.name == "FULLY_CONNECTED":
+                    _, rows, inner, cols = op.shape
                     best = max(best, (rows * inner * cols, (rows, inner, cols)))
     return best[1]

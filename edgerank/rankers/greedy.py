@@ -9,7 +9,7 @@ import torch
 from edgerank.models.scorer import ContextScorer
 from edgerank.rankers.base import Ranker, SearchResult
 from edgerank.rankers.options import GreedyOptions
-from edgerank.rankers.search import BLOCKED, tie_margin
+from edgerank.rankers.search import BLOCKED, by_task, tie_margin, weighted_sum
 from edgerank.registry import register_ranker
 
 
@@ -29,8 +29,7 @@ class GreedyRanker(Ranker):
     def search(self, inputs: dict[str, torch.Tensor]) -> SearchResult:
         state = self.scorer.prepare(inputs)
         context = torch.zeros(1, self.scorer.context_dim)
-        probs = self.scorer.score(state, context)[0]  # [M, 3]
-        key = (probs * self.weights).sum(-1)
+        key = weighted_sum(by_task(self.scorer.score(state, context)), self.weights)[0]  # [M]
         key = torch.where(self.valid(inputs) > 0.5, key, torch.full_like(key, BLOCKED))
         ranked, slots = torch.topk(key, min(self.list_size + 1, key.shape[0]))
         top, slots = ranked[: self.list_size], slots[: self.list_size]

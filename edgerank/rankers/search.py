@@ -94,6 +94,17 @@ class Expansion:
         return torch.where(self.exhausted, BLOCKED, self.history[:, -1])
 
 
+def by_task(probs: torch.Tensor) -> torch.Tensor:
+    """A scorer's ``[K, M, 3]`` probabilities as ``[3, K, M]``. A scorer that computes task-major
+    (``ta_mmoe_ctx``) ends in the inverse transpose, and the two cancel in the ``.tflite``."""
+    return probs.permute(2, 0, 1)
+
+
+def weighted_sum(probs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``sum_t weights[t] * probs[t]`` of task-major ``probs`` ``[3, ...]``."""
+    return (probs * weights.reshape(-1, *([1] * (probs.dim() - 1)))).sum(0)
+
+
 def parent_of(chosen: torch.Tensor, num_beams: int, num_candidates: int) -> torch.Tensor:
     """``chosen // num_candidates`` by a table lookup (no integer division in the graph)."""
     table = torch.tensor([[float(i // num_candidates)] for i in range(num_beams * num_candidates)])
@@ -111,10 +122,10 @@ def expand(ctx: SearchContext, beams: Beams, width: int, history: torch.Tensor |
     The new beams are read from their parents' rows and their new items' rows (tiny gathers);
     ``history`` ``[K, 2 s]`` follows the parents and gets this step's (slot, gain) appended.
     """
-    probs = ctx.scorer.score(ctx.state, beams.context)  # [K, M, 3]
+    probs = by_task(ctx.scorer.score(ctx.state, beams.context))  # [3, K, M]
     num_beams, num_candidates = beams.open.shape
     options = num_beams * num_candidates
-    gain = beams.survive * (probs * ctx.task_weights()).sum(-1)  # [K, M]
+    gain = beams.survive * weighted_sum(probs, ctx.task_weights())  # [K, M]
     total = torch.where(beams.open > 0.5, beams.reward + gain, BLOCKED)
     ranked, flat = torch.topk(total.reshape(options), min(width + 1, options))
     reward, flat = ranked[:width], flat[:width]
@@ -128,7 +139,7 @@ def expand(ctx: SearchContext, beams: Beams, width: int, history: torch.Tensor |
         keep_order = torch.tensor([min(j, num_beams - 1) * num_candidates for j in range(width)])  # constants, not iota
         parent, item = parent_of(torch.where(exhausted, keep_order, flat), num_beams, num_candidates), flat % num_candidates
         of_parent = lambda x: rows(x, parent)  # noqa: E731
-    picked = rows(torch.stack([gain, probs[..., HAS_NEXT]], dim=2).reshape(options, 2), flat)  # (gain, has_next) [width, 2]
+    picked = rows(torch.stack([gain, probs[HAS_NEXT]], dim=2).reshape(options, 2), flat)  # (gain, has_next) [width, 2]
     new = Beams(
         reward.reshape(width, 1),
         of_parent(beams.survive) * picked[:, 1:],
