@@ -127,9 +127,11 @@ class ContextScorerOf(nn.Module):
     folds the request part into the experts' projections once (``mixture`` ``[T, E, M*H]``, and
     its normaliser's terms ``gates`` ``[T, E, M]``) and ``score`` mixes all K x M candidates of all
     tasks in one matmul batched over the T tasks. The step then stays task-major, ``[T, K*M, H]``,
-    up to the logits: the context's tower input is one matmul batched over the tasks and each
-    tower's last ``Linear(H, 1)`` a multiply and a sum, so no ``[K, M, T, H]`` tensor is transposed
-    or sliced; only the ``[T, K, M]`` probabilities are.
+    up to the logits, and each tower's last ``Linear(H, 1)`` is a multiply and a sum: the mix is
+    neither transposed nor sliced. The context's tower input is one fully-connected layer and a
+    transpose, which XNNPACK runs faster than a matmul batched over the tasks' weights
+    (experiments/video_rankers/search_graph.md). The step's bookkeeping reads the probabilities
+    task-major too (:func:`edgerank.rankers.search.by_task`), so their final transpose cancels.
     """
 
     def __init__(self, net: ContextualTAMMoE) -> None:
@@ -159,8 +161,8 @@ class ContextScorerOf(nn.Module):
         mixed = torch.bmm(gates, state["mixture"]).reshape(tasks, k * m, width)
         total = torch.bmm(gates, state["gates"]).reshape(tasks, k * m, 1).clamp_min(1e-30)  # 0 only if every weight underflowed
         interaction = torch.relu(state["context_candidate"] + net.context_layer(context).unsqueeze(1))  # [K, M, W]
-        towers_in = net.context_towers.weight.reshape(tasks, width, -1).transpose(1, 2)  # [T, W, H]
-        hidden = mixed / total + torch.matmul(interaction.reshape(1, k * m, -1), towers_in)  # [T, K*M, H]
+        towers_in = net.context_towers(interaction.reshape(k * m, -1)).reshape(k * m, tasks, width).permute(1, 0, 2)
+        hidden = mixed / total + towers_in  # [T, K*M, H]
         logits = _towers_rest([net.heads.towers[t].rest for t in TASKS], hidden)
         return torch.sigmoid(logits).reshape(tasks, k, m).permute(1, 2, 0)
 
