@@ -15,7 +15,7 @@ with the target attention before them). The towers' first layer is linear and th
 sum to one, so it is pushed through the mixture once per request too:
 ``W (sum_e g_e x_e) + b = sum_e g_e (W x_e + b)``. A beam step then costs a ``K x M x E x H``
 mix plus the context layer instead of the experts' ``K x M x D x H_expert`` layers: one step
-of k = 4 beams over m = 50 candidates (with the search bookkeeping) takes ~35 us on one core
+of k = 4 beams over m = 50 candidates (with the search bookkeeping) takes ~30 us on one core
 (experiments/video_rankers/search_graph.md), against 300 us with the context inside the experts' first layer (which reaches a slightly
 higher true ListReward: see experiments/video_rankers).
 
