@@ -97,8 +97,8 @@ def floor_report(
         "peak": {"gflops": round(gflops, 2), "shape": peak["shape"], "layers": peak["layers"], "p50_us": round(timed["peak"], 1)},
         "peak_gflops": round(gflops, 2),
         "floor_us": round(floor_us, 3),
-        "floor_p50_us": round(timed["request"], 1),
-        "matmul_us": round(matmul_us, 1),
+        "floor_p50_us": round(timed["request"], 2),
+        "matmul_us": round(matmul_us, 2),
     }
     if calls_per_request:
         report["calls_per_request"] = {k: round(v, 3) for k, v in calls_per_request.items()}

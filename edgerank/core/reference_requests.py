@@ -6,7 +6,8 @@ keeps a few of its parity requests and what the checked ``.tflite`` answered
 (``reference_requests.npz``: ``input/NAME`` and ``output/NAME`` arrays stacked over requests on a
 new first axis, named in
 the manifest's ``reference_requests`` field with its sha256), and ``publish`` runs the model on them again
-and compares. Only numpy and ``ai_edge_litert``: the registry imports no torch.
+and compares, through the runners the runtime calls it with. Only numpy and ``ai_edge_litert``: the
+registry imports no torch.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from edgerank.core.runners import signature_runners
 
 REFERENCE_FILE = "reference_requests.npz"
 REFERENCE_REQUESTS = 16
@@ -39,7 +42,7 @@ def record_reference(model_path: str | Path, samples: Sequence[Mapping[str, np.n
     interpreter = Interpreter(model_path=str(model_path), num_threads=1)
     kept = list(samples[:limit])
     key = _signature_for(interpreter, set(kept[0]))
-    runner = interpreter.get_signature_runner(key)
+    runner = signature_runners(interpreter, [key])[key]
     outputs = [runner(**{k: np.ascontiguousarray(v) for k, v in sample.items()}) for sample in kept]
     arrays = {f"input/{k}": np.stack([s[k] for s in kept]) for k in kept[0]}  # [request, *shape]
     arrays.update({f"output/{k}": np.stack([o[k] for o in outputs]) for k in outputs[0]})
@@ -59,7 +62,7 @@ def replay_reference(model_path: str | Path, reference_path: str | Path, signatu
         arrays = {k: data[k] for k in data.files}
     inputs = {k.removeprefix("input/"): v for k, v in arrays.items() if k.startswith("input/")}
     expected = {k.removeprefix("output/"): v for k, v in arrays.items() if k.startswith("output/")}
-    runner = Interpreter(model_path=str(model_path), num_threads=1).get_signature_runner(signature)
+    runner = signature_runners(Interpreter(model_path=str(model_path), num_threads=1), [signature])[signature]
     n = len(next(iter(inputs.values())))
     problems: list[str] = []
     for i in range(n):
