@@ -58,11 +58,12 @@ def test_true_list_reward_orders_oracle_server_random(data):
     assert expected_list_reward(cfg, world, r, np.array([-1, -1]), 1, 1) == 0.0
 
 
-def test_context_scorer_matches_the_training_forward(data):
+@pytest.mark.parametrize("tower_hidden", [(16,), (16, 8)])  # the scorer batches every tower layer over the tasks
+def test_context_scorer_matches_the_training_forward(data, tower_hidden):
     """prepare + score with the prefix context of the exposed head gives exactly the training
     forward's probabilities, and an empty context gives the point-wise ones."""
     torch.manual_seed(0)
-    net = ContextualTAMMoE(data.spec).eval()
+    net = ContextualTAMMoE(data.spec, tower_hidden=tower_hidden).eval()
     batch = next(iter(data.test_dataloader()))
     row = int(torch.argmax(batch["exposed"].sum(1)))
     x = {k: batch[k][row : row + 1] for k in [*data.spec.input_names, "exposed"]}
