@@ -25,6 +25,7 @@ from edgerank.bench.tflite_ops import MatmulOp, matmul_ops
 PEAK_ROWS = 256  # rows of the peak graph: a GEMM, not a GEMV, so XNNPACK is compute-bound
 PEAK_MACS = 16_000_000  # work per timed call: call overhead (~µs) stays under 1 % of it
 
+
 def signature_matmuls(model_path: str | Path) -> dict[str, list[MatmulOp]]:
     """Per signature of the ``.tflite``: its matmuls, in graph order."""
     from ai_edge_litert.tools.flatbuffer_utils import read_model
