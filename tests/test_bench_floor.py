@@ -74,6 +74,23 @@ def test_the_matmul_graph_holds_the_files_matmuls_and_nothing_else(tmp_path_fact
     assert {op.name for op in signature_matmuls(mixes)["serving_default"]} == {"FULLY_CONNECTED", "BATCH_MATMUL"}
 
 
+def test_the_peak_chain_is_converted_once_per_layer(tmp_path, monkeypatch):
+    """An adaptive-beam benchmark prices its file and its unrolled twin on the same chain: the
+    second asks for it at the same widths and gets the first conversion's bytes."""
+    from edgerank.bench import reference_graphs
+
+    conversions = []
+    convert = reference_graphs._convert
+    monkeypatch.setattr(reference_graphs, "_convert", lambda *args: conversions.append(args[2]) or convert(*args))
+    reference_graphs._peak_model.cache_clear()
+    first, first_info = reference_graphs.peak_file((200, 128, 256), tmp_path / "first.tflite")
+    second, second_info = reference_graphs.peak_file((200, 128, 256), tmp_path / "second.tflite")
+    other, _ = reference_graphs.peak_file((200, 128, 192), tmp_path / "other.tflite")
+    assert len(conversions) == 2 and first_info == second_info
+    assert first.read_bytes() == second.read_bytes() != other.read_bytes()
+    assert first_info["shape"] == [256, 128, 256] and first_info["layers"] == 2 and first_info["macs"] == 256 * 128 * 256 * 2
+
+
 @pytest.mark.slow
 def test_adaptive_floor_and_its_unrolled_twin(tmp_path_factory, tmp_path):
     result = _bench(tiny_video_run(tmp_path_factory, "adaptive_beam").run_dir, tmp_path)
