@@ -17,6 +17,8 @@ import logging
 import math
 import os
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -76,26 +78,58 @@ def _terminal() -> tuple[TextIO, bool]:
     return sys.stderr, False
 
 
+_descriptors = threading.RLock()  # two threads redirecting at once would restore each other's targets
+
+
+@contextmanager
+def _pointed_at(target: int) -> Iterator[None]:
+    """Descriptors 1 and 2 point at the open descriptor ``target`` for the block."""
+    with _descriptors:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = [os.dup(1), os.dup(2)]
+        try:
+            os.dup2(target, 1)
+            os.dup2(target, 2)
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
 @contextmanager
 def _descriptors_to(path: Path) -> Iterator[None]:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
     target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     stream = open(path, "a", buffering=1)  # where sys.stdout is not descriptor 1 (pytest, notebooks)
     try:
-        os.dup2(target, 1)
-        os.dup2(target, 2)
-        with redirect_stdout(stream), redirect_stderr(stream):
+        with _pointed_at(target), redirect_stdout(stream), redirect_stderr(stream):
             yield
     finally:
         stream.close()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (target, *saved):
-            os.close(fd)
+        os.close(target)
+
+
+@contextmanager
+def native_output_logged(level: int = logging.DEBUG) -> Iterator[None]:
+    """What C++ libraries write to descriptors 1 and 2 during the block (LiteRT's "Created
+    TensorFlow Lite XNNPACK delegate for CPU." when an interpreter is built) goes to edgerank's
+    log at ``level`` instead of the terminal, for code that runs outside a run's session: the
+    runtime and its command line. Within a session its phases already decide (the log file, or
+    the terminal under ``-v``), so the block runs as it is."""
+    if _session.log_file is not None:
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        with _pointed_at(capture.fileno()):
+            yield
+        capture.seek(0)
+        for line in capture.read().decode(errors="replace").splitlines():
+            if line.strip():
+                log.log(level, "%s", line)
 
 
 @contextmanager

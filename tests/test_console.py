@@ -70,3 +70,50 @@ def test_verbose_switch_brings_third_party_output_back(tmp_path):
 )
 def test_metrics_keep_six_significant_digits(value, rounded):
     assert round_metric(value) == rounded
+
+
+def test_native_output_outside_a_run_goes_to_the_debug_log(capfd, caplog, tmp_path):
+    """What a C++ library writes to the descriptors while the runtime loads a model (LiteRT's
+    XNNPACK notice) reaches edgerank's log at debug level and not the terminal; inside a run's
+    session the phases decide, so the block is left alone there."""
+    import logging
+    import os
+
+    from edgerank.console import native_output_logged, session
+
+    with caplog.at_level(logging.DEBUG, logger="edgerank"), native_output_logged():
+        os.write(2, b"INFO: a native notice\n")
+        os.write(1, b"another on stdout\n\n")
+    assert capfd.readouterr() == ("", "")
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.DEBUG, "INFO: a native notice"), (logging.DEBUG, "another on stdout")]
+    caplog.clear()
+    with session(tmp_path / "run.log", verbose=True), native_output_logged():
+        os.write(2, b"shown under -v\n")
+    assert "shown under -v" in capfd.readouterr().err and not caplog.records
+
+
+def test_threads_loading_at_once_leave_the_descriptors_as_they_found_them(capfd):
+    """Models loaded from several threads redirect one after the other: every thread's notice
+    is logged and the terminal gets its descriptors back."""
+    import os
+    import threading
+    import time
+
+    from edgerank.console import native_output_logged
+
+    start = threading.Barrier(4)
+
+    def load(i: int) -> None:
+        start.wait()
+        with native_output_logged():
+            os.write(2, f"notice {i}\n".encode())
+            time.sleep(0.05)  # the blocks would overlap
+
+    threads = [threading.Thread(target=load, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"

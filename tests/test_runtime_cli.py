@@ -40,6 +40,7 @@ def test_replay_through_a_canary_then_summarize(run, tmp_path):
     one = run_cli(["rank", "--artifact", str(run.artifact), "--no-monitor", "--user", "x", "city=Nanjing", "gender=male"],
                   tmp_path, 60, module="edgerank.runtime")
     assert one.returncode == 0 and json.loads(one.stdout)["source"] == "model"
+    assert one.stderr == ""  # LiteRT's "Created TensorFlow Lite XNNPACK delegate" notice goes to the debug log
     bad = run_cli(["rank", "--artifact", str(run.artifact), "--no-monitor", "Nanjing"], tmp_path, 60, module="edgerank.runtime")
     assert bad.returncode == 2 and "KEY=VALUE" in bad.stderr
 

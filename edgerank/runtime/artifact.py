@@ -11,13 +11,14 @@ Only the standard library, numpy and ``ai_edge_litert`` are used: no torch.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edgerank.console import native_output_logged
 from edgerank.core.manifest import MANIFEST_FILE, MODEL_FILE, ArtifactError, read_manifest, require
 from edgerank.core.runners import SINGLE, signature_runners
 from edgerank.errors import EdgeRankError
@@ -49,11 +50,17 @@ class VerifiedArtifact:
         return str(self.manifest.get("name", self.directory.name))
 
     def runner(self, num_threads: int | None = None) -> "Runner":
+        """The one signature of a plain artifact, its inputs checked against the manifest."""
+        return Runner(self.signatures(num_threads=num_threads)[SINGLE], self.inputs)
+
+    def signatures(self, names: Iterable[str] | None = None, num_threads: int | None = None) -> dict[str, Any]:
+        """Runners of the named signatures (all by default), loaded from the verified bytes.
+        LiteRT's own notices while it loads go to the debug log, not the app's terminal."""
         from ai_edge_litert.interpreter import Interpreter
 
         try:
-            interpreter = Interpreter(model_content=self.model_bytes, num_threads=num_threads)
-            return Runner(signature_runners(interpreter)[SINGLE], self.inputs)
+            with native_output_logged():
+                return signature_runners(Interpreter(model_content=self.model_bytes, num_threads=num_threads), names)
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError for unloadable models
             raise ArtifactError(f"{self.directory / MODEL_FILE}: LiteRT cannot load it ({type(exc).__name__}: {exc})") from None
 

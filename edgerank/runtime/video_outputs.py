@@ -23,7 +23,6 @@ import numpy as np
 from edgerank.core.video_features import TASKS
 from edgerank.core.app_loop import SIGNATURES as ADAPTIVE_SIGNATURES, drive
 from edgerank.core.manifest import ArtifactError
-from edgerank.core.runners import signature_runners
 from edgerank.runtime.artifact import TensorSpec, VerifiedArtifact
 
 DEFAULT_WEIGHTS = {"effective_view": 1.0, "like": 1.0}
@@ -92,13 +91,7 @@ class AdaptiveBeam:
         except (KeyError, TypeError, ValueError):
             raise ArtifactError(f"{where}: an adaptive beam artifact needs list_size and threshold; the manifest has no "
                                 "'ranker' field, so pass VideoRuntime(ranker={'list_size': ..., 'threshold': ...})") from None
-        from ai_edge_litert.interpreter import Interpreter
-
-        try:
-            interpreter = Interpreter(model_content=artifact.model_bytes, num_threads=num_threads)
-            self.signatures = signature_runners(interpreter, ADAPTIVE_SIGNATURES)
-        except Exception as exc:  # LiteRT raises ValueError/RuntimeError for unloadable models
-            raise ArtifactError(f"{where}: LiteRT cannot load it ({type(exc).__name__}: {exc})") from None
+        self.signatures = artifact.signatures(ADAPTIVE_SIGNATURES, num_threads)
 
     def infer(self, inputs: Mapping[str, np.ndarray]) -> Inference:
         result = drive(self.signatures, {k: np.ascontiguousarray(v) for k, v in inputs.items()}, self.list_size, self.threshold)
