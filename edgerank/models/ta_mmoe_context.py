@@ -68,7 +68,8 @@ class ContextualTAMMoE(TargetAttentionMMoE):
         first = [self.heads.towers[t].first for t in TASKS]  # every tower's first layer, in one matmul
         projected = nn.functional.linear(outputs, torch.cat([f.weight for f in first]), torch.cat([f.bias for f in first]))
         projected = projected.reshape(n, experts, tasks, self.tower_width).permute(0, 2, 1, 3)  # [N, T, E, H]
-        gate_logits = torch.cat([self.mmoe.gates[t](features) for t in TASKS], dim=-1)
+        gates = [self.mmoe.gates[t] for t in TASKS]  # every task's gate, in one matmul
+        gate_logits = nn.functional.linear(features, torch.cat([g.weight for g in gates]), torch.cat([g.bias for g in gates]))
         return {
             "projected": projected,
             "gate_logits": _shift_down(gate_logits).reshape(n, tasks, 1, experts),
