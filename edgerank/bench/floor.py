@@ -67,6 +67,16 @@ def counting(runners: Runners) -> tuple[dict[str, Runner], Counter]:
     return {name: counted(name, runner) for name, runner in runners.items()}, calls
 
 
+def gflops_of(macs: float, us: float) -> float:
+    """GFLOP/s of ``macs`` multiply-adds (two flops each) done in ``us`` microseconds."""
+    return 2 * macs / (us * 1e3)
+
+
+def floor_us_of(macs: float, gflops: float) -> float:
+    """Microseconds ``macs`` multiply-adds take at ``gflops``: the arithmetic floor."""
+    return 2 * macs / (gflops * 1e3)
+
+
 def floor_report(
     model_path: str | Path,
     request: Callable[[Any], Any],
@@ -87,8 +97,8 @@ def floor_report(
             if ops and calls.get(name):
                 turns[f"matmuls/{name}"] = invoker(matmul_file(ops, Path(tmp) / f"matmuls_{name}.tflite"))
         timed = {name: stats["p50"] * 1000 for name, stats in time_interleaved(turns, requests, warmup, rounds=10).items()}
-    gflops = 2 * peak["macs"] / (timed["peak"] * 1e3)
-    floor_us = 2 * macs / (gflops * 1e3)
+    gflops = gflops_of(peak["macs"], timed["peak"])
+    floor_us = floor_us_of(macs, gflops)
     matmul_us = sum(calls[name.removeprefix("matmuls/")] * us for name, us in timed.items() if name.startswith("matmuls/"))
     report: dict[str, Any] = {
         "signatures": signatures,

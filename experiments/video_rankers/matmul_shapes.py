@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+from edgerank.bench.floor import floor_us_of, gflops_of
 from edgerank.bench.reference_graphs import invoker, matmul_file, peak_file, signature_matmuls
 from edgerank.bench.tflite_ops import MatmulOp, dominant_layer
 from edgerank.bench.timing import time_interleaved
@@ -43,16 +44,16 @@ def main(files: list[Path]) -> str:
         chain, peak = peak_file(dominant_layer(files), Path(tmp) / "peak.tflite")
         turns = {"peak": invoker(chain)} | {k: invoker(matmul_file(copies(op), Path(tmp) / f"{i}.tflite")) for i, (k, op) in enumerate(examples.items())}
         p50 = {k: v["p50"] * 1000 for k, v in time_interleaved(turns, [None] * CALLS, warmup=50).items()}
-    gflops = 2 * peak["macs"] / (p50["peak"] * 1e3)
+    gflops = gflops_of(peak["macs"], p50["peak"])
     tables = []
     for f, ops in counts.items():
         rows, total, macs = [], 0.0, 0
         for k, count in ops.items():
             (name, shape, operands, _), us = k, p50[k] / COPIES
             work, stored = shape[0] * shape[1] * shape[2] * shape[3], " (constant)" if operands[1][1] else ""
-            rows.append((us * count, f"| {name}{stored} | {' x '.join(map(str, shape))} | {count} | {us:.2f} | {2 * work / us / 1e3:.0f} | {us * count:.1f} |"))
+            rows.append((us * count, f"| {name}{stored} | {' x '.join(map(str, shape))} | {count} | {us:.2f} | {gflops_of(work, us):.0f} | {us * count:.1f} |"))
             total, macs = total + us * count, macs + work * count
-        floor = 2 * macs / (gflops * 1e3)
+        floor = floor_us_of(macs, gflops)
         tables.append("\n".join([
             f"### {f}", "", f"peak {gflops:.0f} GFLOP/s ({' x '.join(map(str, peak['shape']))}); matmuls alone {total:.1f} µs "
             f"against a floor of {floor:.1f} µs ({total / floor:.2f}x)", "",
