@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from pathlib import Path
@@ -17,8 +18,14 @@ LAYERS = next(c for c in CONTRACTS if c["id"] == "layers")["layers"]
 
 def test_no_module_imports_upward_and_the_app_side_imports_no_training_stack(monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
-    status = lint_imports(no_cache=True, no_logo=True)
+    loggers = {name: logger.disabled for name, logger in logging.root.manager.loggerDict.items() if isinstance(logger, logging.Logger)}
+    try:
+        status = lint_imports(no_cache=True, no_logo=True)
+    finally:  # its logging.config.dictConfig disables every logger that exists, edgerank's for the later tests
+        for name, disabled in loggers.items():
+            logging.getLogger(name).disabled = disabled
     assert status == 0, capsys.readouterr().out[-4000:]
+    assert not logging.getLogger("edgerank").disabled
 
 
 def test_every_module_of_the_package_has_a_layer():

@@ -72,7 +72,7 @@ def test_metrics_keep_six_significant_digits(value, rounded):
     assert round_metric(value) == rounded
 
 
-def test_native_output_outside_a_run_goes_to_the_debug_log(capfd, caplog, tmp_path):
+def test_native_output_outside_a_run_goes_to_the_debug_log(capfd, tmp_path):
     """What a C++ library writes to the descriptors while the runtime loads a model (LiteRT's
     XNNPACK notice) reaches edgerank's log at debug level and not the terminal; inside a run's
     session the phases decide, so the block is left alone there."""
@@ -81,16 +81,29 @@ def test_native_output_outside_a_run_goes_to_the_debug_log(capfd, caplog, tmp_pa
 
     from edgerank.console import native_output_logged, session
 
-    with caplog.at_level(logging.DEBUG, logger="edgerank"), native_output_logged():
-        os.write(2, b"INFO: a native notice\n")
-        os.write(1, b"another on stdout\n\n")
-    assert capfd.readouterr() == ("", "")
-    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
-        (logging.DEBUG, "INFO: a native notice"), (logging.DEBUG, "another on stdout")]
-    caplog.clear()
-    with session(tmp_path / "run.log", verbose=True), native_output_logged():
-        os.write(2, b"shown under -v\n")
-    assert "shown under -v" in capfd.readouterr().err and not caplog.records
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # on the logger itself: a run configured earlier may stop propagation
+    logger = logging.getLogger("edgerank")
+    level, disabled = logger.level, logger.disabled  # or disable it (logging.config's default)
+    logger.setLevel(logging.DEBUG)
+    logger.disabled = False
+    logger.addHandler(handler)
+    try:
+        with native_output_logged():
+            os.write(2, b"INFO: a native notice\n")
+            os.write(1, b"another on stdout\n\n")
+        assert capfd.readouterr() == ("", "")
+        assert [(r.levelno, r.getMessage()) for r in records] == [
+            (logging.DEBUG, "INFO: a native notice"), (logging.DEBUG, "another on stdout")]
+        records.clear()
+        with session(tmp_path / "run.log", verbose=True), native_output_logged():
+            os.write(2, b"shown under -v\n")
+        assert "shown under -v" in capfd.readouterr().err and not records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.disabled = disabled
 
 
 def test_threads_loading_at_once_leave_the_descriptors_as_they_found_them(capfd):
